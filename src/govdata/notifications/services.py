@@ -1,0 +1,61 @@
+"""``notify``: the one way any app tells people something (inbox, plus e-mail)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.mail import send_mass_mail
+from django.db import transaction
+
+from govdata.common import clock
+from govdata.common.actor import Actor
+from govdata.orgs.models import Department, Role, User
+
+from .models import Notification
+from .selectors import can_read
+
+
+def _department_admin_emails(department: Department) -> list[str]:
+    return list(
+        User.objects.filter(department=department, is_active=True, roles__role=Role.DEPARTMENT_ADMIN)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+
+
+def notify(
+    *,
+    subject: str,
+    body: str = "",
+    link: str = "",
+    category: str,
+    users: Iterable[User] = (),
+    departments: Iterable[Department] = (),
+) -> list[Notification]:
+    """Put a message in each user's and each department's inbox and e-mail it after commit."""
+    now = clock.now()
+    users, departments = list({u.pk: u for u in users}.values()), list({d.pk: d for d in departments}.values())
+    created = Notification.objects.bulk_create(
+        [Notification(recipient=u, category=category, subject=subject, body=body, link=link, created_at=now) for u in users]
+        + [
+            Notification(department=d, category=category, subject=subject, body=body, link=link, created_at=now)
+            for d in departments
+        ]
+    )
+    recipients = {u.email for u in users if u.email}
+    for department in departments:
+        recipients.update(_department_admin_emails(department))
+    if recipients:
+        messages = [(subject, f"{body}\n\n{link}".strip(), settings.DEFAULT_FROM_EMAIL, [to]) for to in sorted(recipients)]
+        # Only after commit: a rolled-back action must not have sent mail about itself.
+        transaction.on_commit(lambda: send_mass_mail(messages, fail_silently=True))
+    return created
+
+
+def mark_read(actor: Actor, notification: Notification) -> None:
+    if not can_read(actor.user, notification):
+        raise PermissionDenied
+    if notification.read_at is None:
+        Notification.objects.filter(pk=notification.pk).update(read_at=clock.now())

@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from govdata.api import api
+from govdata.orgs.permissions import can_use_admin_site
+
+
+def _admin_permission(request) -> bool:
+    return can_use_admin_site(request.user)
+
+
+# The Django admin is for bureau superusers only; everyone else uses the platform's pages.
+admin.site.has_permission = _admin_permission
+admin.site.site_header = admin.site.site_title = "GovData"
+
+urlpatterns = [
+    path("django-admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("orgs/", include("govdata.orgs.urls")),
+    path("workdays/", include("govdata.workdays.urls")),
+    path("audit/", include("govdata.audit.urls")),
+    path("inbox/", include("govdata.notifications.urls")),
+    path("", include("govdata.web.urls")),
+]

@@ -1,0 +1,31 @@
+"""The navigation each role sees: only what it can do."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from govdata.notifications.selectors import unread_count
+from govdata.orgs import permissions as perm
+from govdata.orgs.models import Role
+
+
+def nav_items(user) -> list[tuple[str, str]]:
+    items = [(_("Dashboard"), reverse("web:dashboard"))]
+    if user.department_id and perm.has_department_role(user, user.department_id):
+        items.append((_("My department"), reverse("orgs:department", args=[user.department_id])))
+    if perm.has_role(user, Role.BUREAU_ADMIN, Role.REGION_ADMIN, Role.EVALUATOR):
+        items.append((_("Departments"), reverse("orgs:departments")))
+    if perm.can_view_contact_report(user):
+        items.append((_("Contact filing"), reverse("orgs:contact_report")))
+    if perm.can_view_audit(user):
+        items.append((_("Audit trail"), reverse("audit:events")))
+    items.append((_("Working-day calendar"), reverse("workdays:calendar")))
+    return items
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"nav_items": nav_items(user), "unread_notifications": unread_count(user)}
