@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "govdata.workdays",
     "govdata.audit",
     "govdata.notifications",
+    "govdata.catalog",
     "govdata.web",
 ]
 

@@ -1,0 +1,139 @@
+"""Permission-filtered reads of the catalog, and the maintenance obligations derived from it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from govdata.common import clock
+from govdata.orgs.models import Department, User
+from govdata.orgs.permissions import DEPARTMENT_ROLES, has_role, is_bureau_admin, region_ids_of
+from govdata.orgs.selectors import department_scope
+from govdata.workdays.calendar import Deadline, WorkCalendar
+
+from .models import CatalogEntry, EntryVersion, LegalChangeEntry, QuarterlyReview
+from .permissions import can_browse_catalog
+
+LEGAL_CHANGE_WORKING_DAYS = 10  # Art. 15
+
+
+def quarter_of(day: dt.date) -> str:
+    return f"{day.year}Q{(day.month - 1) // 3 + 1}"
+
+
+def quarter_bounds(quarter: str) -> tuple[dt.date, dt.date]:
+    year, q = int(quarter[:4]), int(quarter[-1])
+    start = dt.date(year, 3 * q - 2, 1)
+    end = dt.date(year + (q == 4), (3 * q) % 12 + 1, 1) - dt.timedelta(days=1)
+    return start, end
+
+
+def previous_quarter(quarter: str) -> str:
+    year, q = int(quarter[:4]), int(quarter[-1])
+    return f"{year - 1}Q4" if q == 1 else f"{year}Q{q - 1}"
+
+
+# What reviewers see of unpublished work: what was put before them, never plain drafts.
+REVIEWER_VISIBLE = (EntryVersion.Status.SUBMITTED, EntryVersion.Status.RETURNED)
+
+
+def _reviewable_scope(user: User | None) -> Q:
+    # Note: an empty Q() would vanish when OR-ed, so "everything" is spelled out explicitly.
+    if is_bureau_admin(user):
+        return Q(pk__isnull=False)
+    return Q(provider__region_id__in=region_ids_of(user))
+
+
+def entries_visible_to(user: User | None) -> QuerySet[CatalogEntry]:
+    """Published entries for every government user, plus unpublished ones of the user's own
+    department and of the departments the user reviews. Never another department's drafts."""
+    if not can_browse_catalog(user):
+        return CatalogEntry.objects.none()
+    scope = Q(published__isnull=False)
+    if user.department_id and has_role(user, *DEPARTMENT_ROLES):
+        scope |= Q(provider_id=user.department_id)
+    if is_bureau_admin(user) or region_ids_of(user):
+        scope |= _reviewable_scope(user) & Q(working__status__in=REVIEWER_VISIBLE)
+    return CatalogEntry.objects.filter(scope).select_related("provider", "classification", "published", "working")
+
+
+def department_entries(user: User | None, department: Department) -> QuerySet[CatalogEntry]:
+    return entries_visible_to(user).filter(provider=department)
+
+
+def review_queue(user: User | None) -> QuerySet[CatalogEntry]:
+    if not (is_bureau_admin(user) or region_ids_of(user)):
+        return CatalogEntry.objects.none()
+    return (
+        CatalogEntry.objects.filter(_reviewable_scope(user), working__status=EntryVersion.Status.SUBMITTED)
+        .select_related("provider", "working", "published")
+        .order_by("working__submitted_at")
+    )
+
+
+def visible_version(user: User | None, entry: CatalogEntry) -> EntryVersion | None:
+    """The version a user should see first: the working one if they may, else the published."""
+    from .permissions import can_read_unpublished
+
+    if entry.working is not None and can_read_unpublished(user, entry):
+        return entry.working
+    return entry.published
+
+
+@dataclass
+class QuarterlyStatus:
+    department: Department
+    published: int
+    confirmed: int
+    overdue_previous: int  # entries not confirmed in the quarter that has ended
+
+    @property
+    def complete(self) -> bool:
+        return self.confirmed >= self.published
+
+
+def quarterly_status(user: User | None, today: dt.date | None = None) -> list[QuarterlyStatus]:
+    """Per department in scope: this quarter's confirmations and last quarter's gaps (Art. 15)."""
+    today = today or clock.today()
+    current = quarter_of(today)
+    previous = previous_quarter(current)
+    _prev_start, prev_end = quarter_bounds(previous)
+    out = []
+    departments = Department.objects.filter(department_scope(user), is_active=True)
+    for department in departments:
+        published = CatalogEntry.objects.filter(provider=department, published__isnull=False, origin="local")
+        confirmed = published.filter(reviews__quarter=current).count()
+        due_last_quarter = published.filter(published__reviewed_at__date__lte=prev_end).exclude(
+            Exists(QuarterlyReview.objects.filter(entry=OuterRef("pk"), quarter=previous))
+        )
+        out.append(QuarterlyStatus(department, published.count(), confirmed, due_last_quarter.count()))
+    return [s for s in out if s.published]
+
+
+@dataclass
+class LegalObligation:
+    link: LegalChangeEntry
+    deadline: Deadline
+    done: bool
+
+    def overdue(self, now: dt.datetime) -> bool:
+        return not self.done and self.deadline.is_overdue(now)
+
+
+def legal_obligations(user: User | None, *, open_only: bool = True) -> list[LegalObligation]:
+    """Entries affected by a legal change, each due 10 working days after the change."""
+    links = LegalChangeEntry.objects.filter(department_scope(user, "entry__provider__")).select_related(
+        "change", "entry__published", "entry__provider"
+    )
+    calendar = WorkCalendar.load()
+    out = []
+    for link in links:
+        published = link.entry.published
+        # Answered once a version newer than the one in force at the change is published.
+        done = published is not None and (link.baseline_number is None or published.number > link.baseline_number)
+        if open_only and done:
+            continue
+        out.append(LegalObligation(link, calendar.deadline(link.change.occurred_on, LEGAL_CHANGE_WORKING_DAYS), done))
+    return sorted(out, key=lambda o: o.deadline.due)

@@ -1,0 +1,339 @@
+"""Every change to the catalog: compile, submit, review, revise, maintain (Arts. 11-15)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from govdata.audit.services import record
+from govdata.common import clock
+from govdata.common.actor import Actor
+from govdata.common.fsm import next_state
+from govdata.notifications.services import notify
+from govdata.orgs.models import Contact, Department
+from govdata.orgs.permissions import check
+from govdata.orgs.selectors import overseers_of
+from govdata.workdays.calendar import local_date
+
+from . import permissions as perm
+from .diff import diff_versions
+from .models import CatalogEntry, Classification, DataItem, EntryVersion, LegalChange, LegalChangeEntry, QuarterlyReview
+from .search import index_entry
+from .rules import ITEM_FIELDS, VERSION_FIELDS, check_version
+from .selectors import quarter_of
+
+Status = EntryVersion.Status
+
+# The review workflow (R-12.1) as data: (state, action) -> next state.
+TRANSITIONS = {
+    (Status.DRAFT, "submit"): Status.SUBMITTED,
+    (Status.RETURNED, "submit"): Status.SUBMITTED,
+    (Status.SUBMITTED, "publish"): Status.PUBLISHED,
+    (Status.SUBMITTED, "return"): Status.RETURNED,
+    (Status.SUBMITTED, "withdraw"): Status.DRAFT,
+    (Status.PUBLISHED, "supersede"): Status.SUPERSEDED,
+}
+
+# Accepted by the services but not stored as such.
+INPUT_ONLY = ("themes", "is_classified")
+
+
+def _normalise(values: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(values) - set(VERSION_FIELDS) - set(INPUT_ONLY)
+    if unknown:
+        raise ValidationError({name: _("Unknown field.") for name in sorted(unknown)})
+    out = {k: v.strip() if isinstance(v, str) else v for k, v in values.items()}
+    out.setdefault("related_codes", [])
+    out.setdefault("domains", [])
+    out.setdefault("themes", [])
+    return out
+
+
+def _normalise_items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for item in items:
+        extra = set(item) - set(ITEM_FIELDS)
+        if extra:
+            raise ValidationError({f"items.{len(out) + 1}": _("Unknown item fields: %(f)s") % {"f": ", ".join(extra)}})
+        clean = {k: v.strip() if isinstance(v, str) else v for k, v in item.items()}
+        for flag in ("required", "is_key", "sensitive"):
+            clean[flag] = bool(clean.get(flag))
+        clean.setdefault("description", "")
+        clean.setdefault("length", None)
+        out.append(clean)
+    return out
+
+
+def _validate(values: dict, items: list[dict], classification: Classification, provider: Department) -> None:
+    problems = check_version(values, items, classification)
+    contact = values.get("contact")
+    if contact is not None and (
+        not isinstance(contact, Contact) or contact.department_id != provider.pk or not contact.is_active
+    ):
+        problems.setdefault("contact", []).append(_("Choose an active contact of the providing department."))
+    codes = [c for c in values.get("related_codes") or [] if c]
+    if codes:
+        known = set(CatalogEntry.objects.filter(code__in=codes).values_list("code", flat=True))
+        missing = [c for c in codes if c not in known]
+        if missing:
+            problems.setdefault("related_codes", []).append(
+                _("Unknown resource codes: %(codes)s") % {"codes": ", ".join(missing)}
+            )
+    if problems:
+        raise ValidationError(problems)
+
+
+def _write_content(version: EntryVersion, values: dict, items: list[dict]) -> None:
+    for name in VERSION_FIELDS:
+        if name in values:
+            setattr(version, name, values[name])
+    version.save()
+    version.themes.set(values.get("themes") or [])
+    version.items.all().delete()
+    DataItem.objects.bulk_create(
+        [DataItem(version=version, position=n, **item) for n, item in enumerate(items, start=1)]
+    )
+
+
+def _next_code(classification: Classification) -> str:
+    # Locked so two entries never share a serial; serials are never handed out twice.
+    locked = Classification.objects.select_for_update().get(pk=classification.pk)
+    locked.last_serial += 1
+    locked.save(update_fields=["last_serial"])
+    return f"{locked.code}/{locked.last_serial:06d}"
+
+
+def _event(actor: Actor, action: str, version: EntryVersion, **details: Any) -> None:
+    record(
+        actor,
+        f"catalog.entry.{action}",
+        version.entry,
+        department=version.entry.provider,
+        details={"version": version.number, "name": version.name, **details},
+    )
+
+
+@transaction.atomic
+def create_entry(
+    actor: Actor,
+    provider: Department,
+    classification: Classification,
+    values: dict[str, Any],
+    items: list[dict[str, Any]],
+) -> CatalogEntry:
+    """Compile a new entry: version 1 as a draft, with its resource code issued."""
+    check(actor, perm.can_draft, provider)
+    values, items = _normalise(values), _normalise_items(items)
+    _validate(values, items, classification, provider)
+    now = clock.now()
+    entry = CatalogEntry.objects.create(
+        code=_next_code(classification), classification=classification, provider=provider, created_at=now
+    )
+    version = EntryVersion(entry=entry, number=1, created_by=actor.user, created_at=now)
+    _write_content(version, values, items)
+    entry.working = version
+    entry.save(update_fields=["working"])
+    _event(actor, "create", version)
+    return entry
+
+
+def _working(entry: CatalogEntry) -> EntryVersion:
+    if entry.working is None:
+        raise ValidationError(_("There is no version being edited; start a revision first."))
+    return entry.working
+
+
+@transaction.atomic
+def save_draft(actor: Actor, entry: CatalogEntry, values: dict[str, Any], items: list[dict[str, Any]]) -> EntryVersion:
+    check(actor, perm.can_draft, entry.provider)
+    _refuse_read_only(entry)
+    version = _working(entry)
+    if not version.editable:
+        raise ValidationError(_("A version under review cannot be edited; withdraw it first."))
+    values, items = _normalise(values), _normalise_items(items)
+    _validate(values, items, entry.classification, entry.provider)
+    _write_content(version, values, items)
+    _event(actor, "edit", version)
+    return version
+
+
+@transaction.atomic
+def start_revision(actor: Actor, entry: CatalogEntry) -> EntryVersion:
+    """Editing a published entry: copy it into a new draft; the published one stays visible."""
+    check(actor, perm.can_draft, entry.provider)
+    _refuse_read_only(entry)
+    if entry.working is not None:
+        return entry.working
+    if entry.published is None:
+        raise ValidationError(_("The entry has no published version to revise."))
+    source = entry.published
+    version = EntryVersion(
+        entry=entry,
+        number=entry.versions.order_by("-number").values_list("number", flat=True).first() + 1,
+        based_on=source,
+        created_by=actor.user,
+        created_at=clock.now(),
+    )
+    values = {name: getattr(source, name) for name in VERSION_FIELDS}
+    values["themes"] = list(source.themes.all())
+    items = [{f: getattr(item, f) for f in ITEM_FIELDS} for item in source.items.all()]
+    _write_content(version, values, items)
+    entry.working = version
+    entry.save(update_fields=["working"])
+    _event(actor, "revise", version, based_on=source.number)
+    return version
+
+
+def _move(version: EntryVersion, action: str) -> None:
+    version.status = next_state(TRANSITIONS, version.status, action)
+
+
+@transaction.atomic
+def submit(actor: Actor, entry: CatalogEntry) -> EntryVersion:
+    check(actor, perm.can_submit, entry.provider)
+    _refuse_read_only(entry)
+    version = _working(entry)
+    _move(version, "submit")
+    # Re-check: a rule may have changed since the draft was saved (e.g. a base class rule).
+    values = {name: getattr(version, name) for name in VERSION_FIELDS}
+    values["themes"] = list(version.themes.all())
+    items = [{f: getattr(item, f) for f in ITEM_FIELDS} for item in version.items.all()]
+    _validate(values, items, entry.classification, entry.provider)
+    version.submitted_at = clock.now()
+    version.return_reason = ""
+    version.save(update_fields=["status", "submitted_at", "return_reason"])
+    _event(actor, "submit", version)
+    notify(
+        subject=_("Catalog entry submitted for review: %(name)s") % {"name": version.name},
+        body=f"{entry.provider} · {entry.code}",
+        link=f"/catalog/review/{entry.pk}/",
+        category="catalog.review",
+        users=overseers_of(entry.provider),
+    )
+    return version
+
+
+@transaction.atomic
+def withdraw(actor: Actor, entry: CatalogEntry) -> EntryVersion:
+    check(actor, perm.can_submit, entry.provider)
+    version = _working(entry)
+    _move(version, "withdraw")
+    version.save(update_fields=["status"])
+    _event(actor, "withdraw", version)
+    return version
+
+
+@transaction.atomic
+def publish(actor: Actor, entry: CatalogEntry, note: str = "") -> EntryVersion:
+    check(actor, perm.can_review, entry)
+    version = _working(entry)
+    _move(version, "publish")
+    now = clock.now()
+    previous = entry.published
+    if previous is not None:
+        _move(previous, "supersede")
+        previous.save(update_fields=["status"])
+    version.reviewed_by, version.reviewed_at = actor.user, now
+    if version.publish_date is None:
+        version.publish_date = local_date(now)
+    version.save(update_fields=["status", "reviewed_by", "reviewed_at", "publish_date"])
+    entry.published, entry.working = version, None
+    entry.save(update_fields=["published", "working"])
+    index_entry(entry)
+    changes = diff_versions(previous, version) if previous else None
+    _event(actor, "publish", version, note=note, changes=len(changes.fields) + len(changes.items) if changes else None)
+    notify(
+        subject=_("Catalog entry published: %(name)s") % {"name": version.name},
+        body=note,
+        link=f"/catalog/entries/{entry.pk}/",
+        category="catalog.published",
+        departments=[entry.provider],
+    )
+    return version
+
+
+@transaction.atomic
+def return_entry(actor: Actor, entry: CatalogEntry, reason: str) -> EntryVersion:
+    check(actor, perm.can_review, entry)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("Say why the entry is returned.")})
+    version = _working(entry)
+    _move(version, "return")
+    version.reviewed_by, version.reviewed_at, version.return_reason = actor.user, clock.now(), reason.strip()
+    version.save(update_fields=["status", "reviewed_by", "reviewed_at", "return_reason"])
+    _event(actor, "return", version, reason=reason.strip())
+    notify(
+        subject=_("Catalog entry returned: %(name)s") % {"name": version.name},
+        body=reason.strip(),
+        link=f"/catalog/entries/{entry.pk}/",
+        category="catalog.returned",
+        departments=[entry.provider],
+    )
+    return version
+
+
+def _refuse_read_only(entry: CatalogEntry) -> None:
+    if entry.read_only:
+        raise ValidationError(_("Entries imported from an upper-level platform are maintained there."))
+
+
+# --- maintenance (Art. 15) -----------------------------------------------------------------
+
+
+@transaction.atomic
+def confirm_quarterly(actor: Actor, entry: CatalogEntry) -> QuarterlyReview:
+    """The department declares the entry reviewed and correct for the current quarter."""
+    check(actor, perm.can_maintain, entry)
+    if entry.published is None:
+        raise ValidationError(_("Only published entries take part in the quarterly review."))
+    quarter = quarter_of(clock.today())
+    review, created = QuarterlyReview.objects.get_or_create(
+        entry=entry, quarter=quarter, defaults={"confirmed_by": actor.user, "confirmed_at": clock.now()}
+    )
+    if created:
+        record(actor, "catalog.entry.quarterly_confirm", entry, department=entry.provider, details={"quarter": quarter})
+    return review
+
+
+@transaction.atomic
+def record_legal_change(
+    actor: Actor, *, title: str, occurred_on: Any, entries: list[CatalogEntry], description: str = ""
+) -> LegalChange:
+    """Record a change of law or duties; each affected entry is then due within 10 working days."""
+    check(actor, perm.can_record_legal_change, entries)
+    problems = {}
+    if not (title or "").strip():
+        problems["title"] = _("Name the change of law or duties.")
+    if not entries:
+        problems["entries"] = _("Choose the affected entries.")
+    if occurred_on is None or occurred_on > clock.today():
+        problems["occurred_on"] = _("The date of the change cannot be in the future.")
+    if problems:
+        raise ValidationError(problems)
+    change = LegalChange.objects.create(
+        title=title.strip(),
+        occurred_on=occurred_on,
+        description=description.strip(),
+        recorded_by=actor.user,
+        recorded_at=clock.now(),
+    )
+    LegalChangeEntry.objects.bulk_create(
+        [
+            LegalChangeEntry(change=change, entry=e, baseline_number=e.published.number if e.published else None)
+            for e in entries
+        ]
+    )
+    record(actor, "catalog.legal_change.record", change, details={"title": change.title, "entries": [e.code for e in entries]})
+    providers = {e.provider_id: e.provider for e in entries}
+    notify(
+        subject=_("Catalog entries must be updated after a legal change: %(title)s") % {"title": change.title},
+        body=", ".join(e.code for e in entries),
+        link="/catalog/maintenance/",
+        category="catalog.legal_change",
+        departments=list(providers.values()),
+    )
+    return change
+

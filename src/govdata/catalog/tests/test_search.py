@@ -1,0 +1,83 @@
+import pytest
+
+from govdata import testing as t
+from govdata.catalog import search, services
+from govdata.catalog.models import Classification
+from govdata.catalog.seed import seed_classification
+
+from .test_workflow import ITEMS, entry_values
+
+
+@pytest.fixture
+def catalog(yk):
+    seed_classification(Classification)
+    cls = {c.code: c for c in Classification.objects.all()}
+
+    def publish(provider_admin, provider, code, items=ITEMS, themes=(), **values):
+        values = entry_values(**values)
+        values["themes"] = [cls[c] for c in themes]
+        entry = services.create_entry(t.actor(provider_admin), provider, cls[code], values, items)
+        services.submit(t.actor(provider_admin), entry)
+        services.publish(t.actor(yk.bureau), entry)
+        return entry
+
+    hukou = publish(
+        yk.police_admin,
+        yk.police,
+        "101",
+        name="居民户籍信息",
+        summary="常住人口户籍登记",
+        share_type="unconditional",
+        share_conditions="",
+        items=[
+            {"name": "公民身份号码", "code": "sfzh", "data_type": "C", "length": 18, "required": True, "is_key": True},
+            {"name": "户籍地址", "code": "hjdz", "data_type": "C", "length": 200},
+        ],
+        themes=["210"],
+        domains=[],
+    )
+    dibao = publish(
+        yk.civil_admin,
+        yk.civil,
+        "202",
+        name="城乡低保对象信息",
+        summary="最低生活保障对象名单",
+        items=[{"name": "保障金额", "code": "bzje", "data_type": "Y"}, {"name": "救助类别", "code": "jzlb", "data_type": "C", "length": 10}],
+        themes=["202"],
+    )
+    draft = services.create_entry(
+        t.actor(yk.civil_admin), yk.civil, cls["202"], entry_values(name="临时救助草稿信息"), ITEMS
+    )
+    return {"hukou": hukou, "dibao": dibao, "draft": draft}
+
+
+@pytest.mark.req("R-16.1")
+def test_finds_entries_by_words_only_in_data_items(catalog):
+    result = search.search("户籍地址")
+    assert [e.pk for e in result.entries] == [catalog["hukou"].pk]
+    result = search.search("保障金额")
+    assert [e.pk for e in result.entries] == [catalog["dibao"].pk]
+    assert search.search("临时救助").total == 0  # drafts are not in the sharing catalog
+
+
+@pytest.mark.req("R-16.1")
+@pytest.mark.req("R-19.2")
+def test_facets_and_filters(catalog, yk):
+    everything = search.search("")
+    assert everything.total == 2
+    assert everything.facets["share_type"] == {"unconditional": 1, "conditional": 1}
+    assert everything.facets["theme"] == {"210": 1, "202": 1}
+    assert everything.facets["provider"] == {str(yk.police.pk): 1, str(yk.civil.pk): 1}
+    by_theme = search.search("", {"theme": ["202"]})
+    assert [e.pk for e in by_theme.entries] == [catalog["dibao"].pk]
+    by_class = search.search("", {"classification": ["101"]})
+    assert [e.pk for e in by_class.entries] == [catalog["hukou"].pk]
+    assert search.search("信息", {"domain": ["social_security"]}).total == 1
+
+
+@pytest.mark.req("R-16.1")
+def test_query_syntax_is_never_interpreted(catalog):
+    for hostile in ['"', "户籍 OR 1=1", "*", "NEAR(a b)", "'; DROP TABLE catalog_searchentry; --", "户籍\x00"]:
+        result = search.search(hostile)
+        assert result.total <= 2
+    assert search.search("居民").total == 1
