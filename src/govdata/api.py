@@ -8,6 +8,8 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.security import django_auth
 
+from govdata.catalog.api import router as catalog_router
+from govdata.common.fsm import IllegalTransition
 from govdata.orgs.api import router as orgs_router
 from govdata.workdays.api import router as workdays_router
 
@@ -25,6 +27,11 @@ def permission_denied(request, exc: PermissionDenied):
     return api.create_response(request, {"detail": str(exc) or _("Permission denied.")}, status=403)
 
 
+@api.exception_handler(IllegalTransition)
+def illegal_transition(request, exc: IllegalTransition):
+    return api.create_response(request, {"detail": str(exc)}, status=409)
+
+
 @api.exception_handler(Http404)
 def not_found(request, exc: Http404):
     return api.create_response(request, {"detail": _("Not found.")}, status=404)
@@ -32,3 +39,4 @@ def not_found(request, exc: Http404):
 
 api.add_router("/orgs/", orgs_router)
 api.add_router("/workdays/", workdays_router)
+api.add_router("/catalog/", catalog_router)

@@ -144,6 +144,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 NODE_MODULES = Path(os.environ.get("GOVDATA_NODE_MODULES") or CHECKOUT_DIR / "node_modules")
 # Front-end packages are installed from npm at setup time and served by us (no CDN: ).
 STATICFILES_DIRS = [
