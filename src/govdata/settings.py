@@ -169,3 +169,4 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+CATALOG_IMPORT_MAX_BYTES = int(os.environ.get("GOVDATA_CATALOG_IMPORT_MAX_BYTES", str(20_000_000)))

@@ -3,7 +3,10 @@ where a service exists)."""
 
 from __future__ import annotations
 
+import functools
 import itertools
+
+from django.contrib.auth.hashers import make_password
 
 from govdata.common.actor import Actor
 from govdata.common.validators import uscc_check_char
@@ -51,10 +54,16 @@ def department(name: str | None = None, region: Region | None = None, **extra) -
     )
 
 
+@functools.lru_cache(maxsize=1)
+def password_hash() -> str:
+    """One real Argon2 hash of PASSWORD, reused: hashing per user would dominate test time."""
+    return make_password(PASSWORD)
+
+
 def user(role: str, department: Department | None = None, region: Region | None = None, **extra) -> User:
-    u = User.objects.create_user(
+    u = User.objects.create(
         username=extra.pop("username", f"{role}-{next(_counter)}"),
-        password=PASSWORD,
+        password=password_hash(),
         department=department,
         full_name=extra.pop("full_name", "测试用户"),
         **extra,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from govdata.audit.services import record
@@ -24,6 +26,8 @@ from .models import CatalogEntry, Classification, DataItem, EntryVersion, LegalC
 from .search import index_entry
 from .rules import ITEM_FIELDS, VERSION_FIELDS, check_version
 from .selectors import quarter_of
+from .spreadsheet import CellError, ParsedEntry, WorkbookRejected, field_error_cells, mark_workbook, parse_workbook
+from .vocab import PriorityDomain
 
 Status = EntryVersion.Status
 
@@ -68,6 +72,12 @@ def _normalise_items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _validate(values: dict, items: list[dict], classification: Classification, provider: Department) -> None:
+    problems = _problems(values, items, classification, provider)
+    if problems:
+        raise ValidationError(problems)
+
+
+def _problems(values: dict, items: list[dict], classification: Classification, provider: Department) -> dict:
     problems = check_version(values, items, classification)
     contact = values.get("contact")
     if contact is not None and (
@@ -82,8 +92,7 @@ def _validate(values: dict, items: list[dict], classification: Classification, p
             problems.setdefault("related_codes", []).append(
                 _("Unknown resource codes: %(codes)s") % {"codes": ", ".join(missing)}
             )
-    if problems:
-        raise ValidationError(problems)
+    return problems
 
 
 def _write_content(version: EntryVersion, values: dict, items: list[dict]) -> None:
@@ -337,3 +346,96 @@ def record_legal_change(
     )
     return change
 
+
+
+# --- offline batch import (R-13.2) ---------------------------------------------------------
+
+
+@dataclass
+class ImportResult:
+    created: list[CatalogEntry]
+    errors: list[CellError]
+    marked_workbook: bytes | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _resolve_references(parsed: ParsedEntry, provider: Department, lookups: dict) -> tuple[Classification | None, dict]:
+    """Classification, themes, domains and contact named in a row, as problems by field."""
+    problems: dict[str, list[str]] = {}
+    classification = lookups["classifications"].get(parsed.classification)
+    if classification is None or classification.level < Classification.Level.ITEM:
+        problems["classification"] = [_("Unknown classification code “%(code)s”.") % {"code": parsed.classification}]
+        classification = None
+    themes = []
+    for name in parsed.values.get("themes") or []:
+        theme = lookups["themes"].get(name)
+        if theme is None:
+            problems.setdefault("themes", []).append(_("Unknown theme “%(name)s”.") % {"name": name})
+        else:
+            themes.append(theme)
+    parsed.values["themes"] = themes
+    domains = []
+    for name in parsed.values.get("domains") or []:
+        code = lookups["domains"].get(name, name)
+        domains.append(code)
+    parsed.values["domains"] = domains
+    contact_name = parsed.values.get("contact") or ""
+    if contact_name:
+        matches = lookups["contacts"].get(contact_name, [])
+        if len(matches) != 1:
+            problems["contact"] = [
+                _("“%(name)s” is not one active contact of the department.") % {"name": contact_name}
+            ]
+        parsed.values["contact"] = matches[0] if len(matches) == 1 else None
+    else:
+        parsed.values["contact"] = None
+    return classification, problems
+
+
+def import_workbook(actor: Actor, provider: Department, data: bytes) -> ImportResult:
+    """Validate every row; import all of them, or none and return each error with its cell."""
+    check(actor, perm.can_draft, provider)
+    try:
+        parsed_entries, errors = parse_workbook(data)
+    except WorkbookRejected as exc:
+        raise ValidationError({"file": str(exc)}) from None
+    with translation.override("zh-hans"):
+        lookups = {
+            "classifications": {c.code: c for c in Classification.objects.all()},
+            "themes": {
+                key: c
+                for c in Classification.objects.filter(code__startswith="2", level=Classification.Level.ITEM)
+                for key in (c.code, c.name)
+            },
+            "domains": {str(label): code for code, label in PriorityDomain.choices},
+            "contacts": {},
+        }
+    for contact in provider.contacts.filter(is_active=True):
+        lookups["contacts"].setdefault(contact.name, []).append(contact)
+    for parsed in parsed_entries:
+        classification, problems = _resolve_references(parsed, provider, lookups)
+        items = _normalise_items(parsed.items)
+        found = _problems(_normalise(parsed.values), items, classification, provider)
+        for key, messages in problems.items():
+            found.setdefault(key, []).extend(messages)
+        errors += field_error_cells(parsed, found)
+    if errors:
+        errors.sort(key=lambda e: (e.sheet, e.row))
+        record(actor, "catalog.import.rejected", department=provider, details={"errors": len(errors)}, rows=len(parsed_entries))
+        return ImportResult([], errors, mark_workbook(data, errors))
+    with transaction.atomic():
+        created = [
+            create_entry(
+                actor,
+                provider,
+                lookups["classifications"][parsed.classification],
+                parsed.values,
+                parsed.items,
+            )
+            for parsed in parsed_entries
+        ]
+        record(actor, "catalog.import", department=provider, rows=len(created), details={"codes": [e.code for e in created][:50]})
+    return ImportResult(created, [])
