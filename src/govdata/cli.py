@@ -67,7 +67,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
+    from django.conf import settings
+
     from govdata.demo import load_demo
+
+    # The demo's hundreds of notifications stay in the inboxes; mailing them helps no one.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
 
     summary = load_demo()
     for name, count in summary.items():

@@ -19,6 +19,7 @@ urlpatterns = [
     path("orgs/", include("govdata.orgs.urls")),
     path("workdays/", include("govdata.workdays.urls")),
     path("audit/", include("govdata.audit.urls")),
+    path("catalog/", include("govdata.catalog.urls")),
     path("inbox/", include("govdata.notifications.urls")),
     path("", include("govdata.web.urls")),
 ]

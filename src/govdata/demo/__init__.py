@@ -4,6 +4,9 @@ from __future__ import annotations
 
 
 def load_demo() -> dict[str, int]:
+    from .catalog import load as load_catalog
     from .orgs import load as load_orgs
 
-    return load_orgs()
+    summary = load_orgs()
+    summary.update(load_catalog())
+    return summary

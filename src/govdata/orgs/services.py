@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import transaction
 from django.db.models import Model
 from django.utils.translation import gettext as _
@@ -50,7 +50,10 @@ def _apply(instance: Model, allowed: tuple[str, ...], values: dict[str, Any]) ->
         raise ValidationError({name: _("This field cannot be changed here.") for name in sorted(unknown)})
     changed = {}
     for name, value in _clean_text(values).items():
-        old = getattr(instance, name)
+        try:
+            old = getattr(instance, name)
+        except ObjectDoesNotExist:  # a foreign key not set yet on a new instance
+            old = None
         if old != value:
             changed[name] = (old, value)
             setattr(instance, name, value)
