@@ -55,6 +55,9 @@ class CatalogEntry(models.Model):
     classification = models.ForeignKey(Classification, on_delete=models.PROTECT, related_name="entries")
     provider = models.ForeignKey("orgs.Department", on_delete=models.PROTECT, related_name="catalog_entries")
     origin = models.CharField(_("origin"), max_length=12, choices=Origin.choices, default=Origin.LOCAL)
+    # For entries imported from an upper-level platform: the provider as that platform names it.
+    origin_provider = models.CharField(_("upper-level provider"), max_length=200, blank=True)
+    origin_provider_code = models.CharField(_("upper-level provider code"), max_length=30, blank=True)
     # The version the sharing catalog shows, and the one being edited or reviewed (if any).
     published = models.OneToOneField(
         "EntryVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -222,3 +225,11 @@ class SearchEntry(models.Model):
     format_category = models.CharField(max_length=20, db_index=True)
     update_cycle = models.CharField(max_length=12, db_index=True)
     published_at = models.DateTimeField(db_index=True)
+
+
+class SearchIndexState(models.Model):
+    """A counter bumped on every index change: cached facet counts are keyed by it. The token
+    is new whenever the row is (re)created, so a rebuilt database never meets old cache keys."""
+
+    version = models.BigIntegerField(default=0)
+    token = models.CharField(max_length=32, default="")

@@ -9,14 +9,17 @@ space-separated tokens: SQLite matches them with FTS5 (bm25 ranking), PostgreSQL
 from __future__ import annotations
 
 import re
+import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from django.core.cache import cache
 from django.db import connection
-from django.db.models import BooleanField, Count, Q, QuerySet
+from django.db.models import BooleanField, F, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
-from .models import CatalogEntry, EntryVersion, SearchEntry
+from .models import CatalogEntry, EntryVersion, SearchEntry, SearchIndexState
 
 FACETS = (
     "classification",
@@ -77,7 +80,9 @@ def index_entry(entry: CatalogEntry) -> None:
     version = entry.published
     if version is None:
         SearchEntry.objects.filter(entry=entry).delete()
+        _bump_index_version()
         return
+    _bump_index_version()
     SearchEntry.objects.update_or_create(
         entry=entry,
         defaults={
@@ -99,30 +104,45 @@ def index_entry(entry: CatalogEntry) -> None:
     )
 
 
-def _match(rows: QuerySet[SearchEntry], query_tokens: list[str], rank: bool) -> QuerySet[SearchEntry]:
-    """Keep rows containing every token; with ``rank``, annotate relevance (lower = better)."""
-    if connection.vendor == "postgresql":
-        text = " ".join(query_tokens)
-        rows = rows.alias(
-            hit=RawSQL("catalog_searchentry.search_vector @@ plainto_tsquery('simple', %s)", [text], BooleanField())
-        ).filter(hit=True)
-        if rank:
-            rows = rows.annotate(
-                rank=RawSQL("-ts_rank(catalog_searchentry.search_vector, plainto_tsquery('simple', %s))", [text])
-            )
-        return rows
+def _fts_match(query_tokens: list[str]) -> str:
     # FTS5: each token quoted, so no user input is ever read as query syntax.
-    match = " ".join('"' + t.replace('"', '""') + '"' for t in query_tokens)
-    rows = rows.filter(id__in=RawSQL("SELECT rowid FROM catalog_search_fts WHERE catalog_search_fts MATCH %s", [match]))
-    if rank:
-        rows = rows.annotate(
-            rank=RawSQL(
-                "SELECT bm25(catalog_search_fts) FROM catalog_search_fts "
-                "WHERE catalog_search_fts MATCH %s AND rowid = catalog_searchentry.id",
-                [match],
+    return " ".join('"' + t.replace('"', '""') + '"' for t in query_tokens)
+
+
+def _match(rows: QuerySet[SearchEntry], query_tokens: list[str]) -> QuerySet[SearchEntry]:
+    """Keep rows containing every token."""
+    if connection.vendor == "postgresql":
+        return rows.alias(
+            hit=RawSQL(
+                "catalog_searchentry.search_vector @@ plainto_tsquery('simple', %s)",
+                [" ".join(query_tokens)],
+                BooleanField(),
             )
-        )
-    return rows
+        ).filter(hit=True)
+    return rows.filter(
+        id__in=RawSQL("SELECT rowid FROM catalog_search_fts WHERE catalog_search_fts MATCH %s", [_fts_match(query_tokens)])
+    )
+
+
+def _ranked_entry_ids(rows: QuerySet[SearchEntry], query_tokens: list[str], offset: int, limit: int) -> list[int]:
+    """Entry ids of one page by relevance, best first, ties newest first."""
+    if connection.vendor == "postgresql":
+        ranked = rows.annotate(
+            rank=RawSQL(
+                "ts_rank(catalog_searchentry.search_vector, plainto_tsquery('simple', %s))", [" ".join(query_tokens)]
+            )
+        ).order_by("-rank", "-published_at", "-id")
+        return list(ranked.values_list("entry_id", flat=True)[offset : offset + limit])
+    # SQLite: bm25() is only available in the FTS query itself, so rank there and join once.
+    subquery, params = rows.order_by().values("id").query.sql_with_params()
+    sql = (
+        "SELECT s.entry_id FROM catalog_search_fts JOIN catalog_searchentry s ON s.id = catalog_search_fts.rowid "
+        f"WHERE catalog_search_fts MATCH %s AND s.id IN ({subquery}) "
+        "ORDER BY bm25(catalog_search_fts), s.published_at DESC, s.id DESC LIMIT %s OFFSET %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_fts_match(query_tokens), *params, limit, offset])
+        return [row[0] for row in cursor.fetchall()]
 
 
 @dataclass
@@ -149,18 +169,35 @@ def _apply_filters(rows: QuerySet[SearchEntry], filters: dict[str, list[str]]) -
 
 
 def facet_counts(rows: QuerySet[SearchEntry]) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = {}
-    for facet, column in COLUMN_FACETS.items():
-        counts = rows.order_by().values(column).annotate(n=Count("id"))
-        out[facet] = {str(row[column]): row["n"] for row in counts if row["n"]}
-    for facet, column in LIST_FACETS.items():
-        counts: dict[str, int] = {}
-        for value in rows.order_by().values_list(column, flat=True):
-            for code in value.strip("|").split("|"):
+    """All facets in one pass over the matching rows (one query instead of one per facet)."""
+    columns = list(COLUMN_FACETS.values()) + list(LIST_FACETS.values())
+    counters: dict[str, Counter] = {facet: Counter() for facet in FACETS}
+    column_facets, list_facets = list(COLUMN_FACETS.items()), list(LIST_FACETS.items())
+    for row in rows.order_by().values_list(*columns).iterator(chunk_size=5000):
+        for position, (facet, _column) in enumerate(column_facets):
+            counters[facet][str(row[position])] += 1
+        for offset, (facet, _column) in enumerate(list_facets, start=len(column_facets)):
+            for code in row[offset].strip("|").split("|"):
                 if code:
-                    counts[code] = counts.get(code, 0) + 1
-        out[facet] = counts
-    return out
+                    counters[facet][code] += 1
+    return {facet: dict(counter) for facet, counter in counters.items()}
+
+
+def _all_facets() -> dict[str, dict[str, int]]:
+    """Facets of the whole catalog, the most common view, cached until the index changes."""
+    state = SearchIndexState.objects.filter(pk=1).values_list("token", "version").first() or ("", 0)
+    key = "catalog:facets:{}:{}".format(*state)
+    facets = cache.get(key)
+    if facets is None:
+        facets = facet_counts(SearchEntry.objects.all())
+        cache.set(key, facets, 3600)
+    return facets
+
+
+def _bump_index_version() -> None:
+    # The counter lives in the database so every app server sees the change at once.
+    if not SearchIndexState.objects.filter(pk=1).update(version=F("version") + 1):
+        SearchIndexState.objects.get_or_create(pk=1, defaults={"version": 1, "token": uuid.uuid4().hex})
 
 
 def search(
@@ -174,21 +211,20 @@ def search(
 ) -> SearchResult:
     """Search the published catalog. Visible to every government user, so no per-user filter
     is needed here; unpublished work is listed separately by the selectors."""
-    rows = _apply_filters(SearchEntry.objects.all(), filters or {})
+    filters = {facet: [v for v in values if v] for facet, values in (filters or {}).items()}
+    filters = {facet: values for facet, values in filters.items() if values and facet in FACETS}
+    rows = _apply_filters(SearchEntry.objects.all(), filters)
     query_tokens = tokens(q)
     if query_tokens:
-        rows = _match(rows, query_tokens, rank=False)
+        rows = _match(rows, query_tokens)
     total = rows.count()
     if query_tokens and sort == "relevance":
-        ordered = _match(_apply_filters(SearchEntry.objects.all(), filters or {}), query_tokens, rank=True)
-        ordered = ordered.order_by("rank", "-published_at", "-id")
-    elif sort == "name":
-        ordered = rows.order_by("name", "id")
+        page_ids = _ranked_entry_ids(rows, query_tokens, offset, limit)
     else:
-        ordered = rows.order_by("-published_at", "-id")
-    page_ids = list(ordered.values_list("entry_id", flat=True)[offset : offset + limit])
+        ordered = rows.order_by("name", "id") if sort == "name" else rows.order_by("-published_at", "-id")
+        page_ids = list(ordered.values_list("entry_id", flat=True)[offset : offset + limit])
     entries = CatalogEntry.objects.in_bulk(page_ids)
     result = SearchResult(total, [entries[i] for i in page_ids if i in entries])
     if with_facets:
-        result.facets = facet_counts(rows)
+        result.facets = facet_counts(rows) if (query_tokens or filters) else _all_facets()
     return result

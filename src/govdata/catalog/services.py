@@ -27,7 +27,8 @@ from .search import index_entry
 from .rules import ITEM_FIELDS, VERSION_FIELDS, check_version
 from .selectors import quarter_of
 from .spreadsheet import CellError, ParsedEntry, WorkbookRejected, field_error_cells, mark_workbook, parse_workbook
-from .vocab import PriorityDomain
+from .exchange import FIELD_COLUMNS, SHEET, parse_national
+from .vocab import Origin, PriorityDomain
 
 Status = EntryVersion.Status
 
@@ -439,3 +440,89 @@ def import_workbook(actor: Actor, provider: Department, data: bytes) -> ImportRe
         ]
         record(actor, "catalog.import", department=provider, rows=len(created), details={"codes": [e.code for e in created][:50]})
     return ImportResult(created, [])
+
+
+# --- upper-level exchange (R-11.2) ---------------------------------------------------------
+
+
+@dataclass
+class UpperLevelResult:
+    created: int
+    updated: int
+    errors: list[CellError]
+
+
+def import_upper_level(actor: Actor, data: bytes, origin: str) -> UpperLevelResult:
+    """Import a national or provincial catalog (national layout) as read-only published
+    entries, kept under the bureau and marked with their origin. All rows or none."""
+    check(actor, perm.can_import_upper_level)
+    if origin not in (Origin.PROVINCIAL, Origin.NATIONAL):
+        raise ValidationError({"origin": _("Choose the provincial or the national platform.")})
+    holder = actor.user.department if actor.user is not None else None
+    if holder is None:
+        raise ValidationError(_("Upper-level entries are kept by the importing bureau's department."))
+    try:
+        parsed, errors = parse_national(data)
+    except WorkbookRejected as exc:
+        raise ValidationError({"file": str(exc)}) from None
+    classifications = {c.code: c for c in Classification.objects.all()}
+    existing = {e.code: e for e in CatalogEntry.objects.filter(code__in=[p.code for p in parsed])}
+    for row in parsed:
+        classification = classifications.get(row.classification)
+        if classification is None:
+            errors.append(CellError(SHEET, row.row, "信息资源分类", _("Unknown classification code “%(code)s”.") % {"code": row.classification}))
+        other = existing.get(row.code)
+        if other is not None and other.origin != origin:
+            errors.append(CellError(SHEET, row.row, "信息资源代码", _("The code is already used by an entry of this city.")))
+        for key, messages in check_version(row.values, _normalise_items(row.items), classification).items():
+            column = FIELD_COLUMNS.get(key.split(".")[0], key)
+            errors += [CellError(SHEET, row.row, column, message) for message in messages]
+    if errors:
+        return UpperLevelResult(0, 0, errors)
+    created = updated = 0
+    with transaction.atomic():
+        for row in parsed:
+            entry = existing.get(row.code)
+            if entry is None:
+                entry = CatalogEntry.objects.create(
+                    code=row.code,
+                    classification=classifications[row.classification],
+                    provider=holder,
+                    origin=origin,
+                    origin_provider=row.provider,
+                    origin_provider_code=row.provider_code,
+                    created_at=clock.now(),
+                )
+                created += 1
+            elif entry.published is not None and _same_content(entry.published, row):
+                continue
+            else:
+                updated += 1
+            _publish_upper_level(actor, entry, row)
+        record(actor, "catalog.upper_level.import", details={"origin": origin, "created": created, "updated": updated})
+    return UpperLevelResult(created, updated, [])
+
+
+def _same_content(version: EntryVersion, row: Any) -> bool:
+    keys = ("name", "code", "data_type", "length")
+    items = [{k: getattr(i, k) for k in keys} for i in version.items.all()]
+    return items == [{k: i[k] for k in keys} for i in row.items] and all(
+        getattr(version, k) == v for k, v in row.values.items()
+    )
+
+
+def _publish_upper_level(actor: Actor, entry: CatalogEntry, row: Any) -> None:
+    now = clock.now()
+    previous = entry.published
+    number = (entry.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+    version = EntryVersion(
+        entry=entry, number=number, status=Status.PUBLISHED, created_by=actor.user, created_at=now,
+        reviewed_by=actor.user, reviewed_at=now, publish_date=local_date(now), based_on=previous,
+    )
+    _write_content(version, row.values, _normalise_items(row.items))
+    if previous is not None:
+        _move(previous, "supersede")
+        previous.save(update_fields=["status"])
+    entry.published = version
+    entry.save(update_fields=["published"])
+    index_entry(entry)
