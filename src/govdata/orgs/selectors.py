@@ -6,11 +6,11 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from govdata.common import clock
 
-from .models import Contact, ContactRole, Department, InformationSystem, Role, User
+from .models import Contact, ContactChange, ContactRole, Department, InformationSystem, Region, Role, User
 from .permissions import DEPARTMENT_ROLES, has_role, region_ids_of
 
 # Art. 7 + Art. 15: a contact not confirmed for more than one quarter is stale.
@@ -105,3 +105,49 @@ def contact_status(user: User | None, now: dt.datetime | None = None) -> list[Co
     for pk, status in statuses.items():
         status.missing_roles = [r for r in REQUIRED_CONTACT_ROLES if r not in roles_seen[pk]]
     return list(statuses.values())
+
+
+# --- reads for the organisation pages ------------------------------------------------------
+
+
+def regions_in_scope(user: User | None) -> QuerySet[Region]:
+    """Regions whose departments ``user`` oversees or reads city-wide (list filters, forms)."""
+    if has_role(user, Role.BUREAU_ADMIN, Role.EVALUATOR):
+        return Region.objects.all()
+    return Region.objects.filter(pk__in=region_ids_of(user))
+
+
+def regions_creatable_by(user: User | None) -> QuerySet[Region]:
+    """Regions in which ``user`` may create (or into which move) a department."""
+    if has_role(user, Role.BUREAU_ADMIN):
+        return Region.objects.all()
+    return Region.objects.filter(pk__in=region_ids_of(user))
+
+
+def department_list(user: User | None, *, region_id: int | None = None, kind: str = "") -> QuerySet[Department]:
+    """Departments in scope with their number of active contacts, optionally filtered."""
+    departments = departments_in_scope(user).annotate(
+        active_contacts=Count("contacts", filter=Q(contacts__is_active=True))
+    )
+    if region_id:
+        departments = departments.filter(region_id=region_id)
+    if kind:
+        departments = departments.filter(kind=kind)
+    return departments
+
+
+def parent_candidates(current: Department | None = None) -> QuerySet[Department]:
+    """Departments that may be named as a parent: the active directory, plus the current
+    parent (even if inactive), never the department itself."""
+    keep = Q(is_active=True)
+    if current is not None and current.parent_id:
+        keep |= Q(pk=current.parent_id)
+    departments = Department.objects.filter(keep).select_related("region")
+    if current is not None and current.pk:
+        departments = departments.exclude(pk=current.pk)
+    return departments
+
+
+def contact_history(contact: Contact) -> QuerySet[ContactChange]:
+    """Every filed change of ``contact``, newest first (callers check visibility first)."""
+    return contact.changes.select_related("changed_by")
