@@ -16,6 +16,14 @@ def _setup_django() -> None:
     django.setup()
 
 
+def _setup_database() -> None:
+    """Django with an up-to-date schema: any command may be the first one on a new data dir."""
+    _setup_django()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+
+
 def compile_translations() -> int:
     """Compile every .po file of the package into .mo (pure Python: no gettext tools needed)."""
     import polib
@@ -32,10 +40,9 @@ def compile_translations() -> int:
 def prepare() -> None:
     """Everything a fresh data directory needs before serving: translations, schema, assets."""
     compile_translations()
-    _setup_django()
+    _setup_database()
     from django.core.management import call_command
 
-    call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
 
 
@@ -63,10 +70,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     compile_translations()
-    _setup_django()
-    from django.core.management import call_command
-
-    call_command("migrate", interactive=False, verbosity=0)
+    _setup_database()
     from django.conf import settings
 
     from govdata.demo import load_demo
@@ -92,6 +96,7 @@ def cmd_workdays_deadline(args: argparse.Namespace) -> int:
     if args.days < 1:
         print("--days: must be at least 1", file=sys.stderr)
         return 2
+    _setup_database()
     result = deadline(received, args.days)
     print(result.last_day.isoformat())
     if result.uncertain:
@@ -101,7 +106,7 @@ def cmd_workdays_deadline(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    _setup_django()
+    _setup_database()
     from govdata.audit.chain import verify_chain
 
     result = verify_chain()
