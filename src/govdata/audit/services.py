@@ -29,12 +29,29 @@ def _locked_head() -> ChainHead:
 
 
 def _normal_ip(ip: str | None) -> str | None:
+    """The address exactly as the column stores it (IPv4-mapped IPv6 as ``::ffff:a.b.c.d``,
+    no zone id): what is hashed must be what is read back."""
     if not ip:
         return None
     try:
-        return ipaddress.ip_address(ip).compressed
+        address = ipaddress.ip_address(ip)
     except ValueError:
         return None
+    return AuditEvent._meta.get_field("client_ip").get_prep_value(str(address))
+
+
+def _stable_json(value: Any) -> Any:
+    """``value`` as PostgreSQL's jsonb gives it back (no negative zero; large numbers without
+    an exponent, which JSON then reads as integers), so the hash verifies on every database."""
+    if isinstance(value, float):
+        if value == 0:
+            return 0.0
+        return int(value) if value.is_integer() and "e" in repr(value) else value
+    if isinstance(value, dict):
+        return {key: _stable_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_stable_json(item) for item in value]
+    return value
 
 
 def _department_and_region(actor: Actor, department: Any) -> tuple[int | None, int | None]:
@@ -76,7 +93,7 @@ def record(
         "object_id": str(obj.pk) if obj is not None else "",
         "purpose": purpose,
         # Round-trip through JSON so what is hashed is exactly what the database gives back.
-        "details": json.loads(json.dumps(details or {}, cls=DjangoJSONEncoder)),
+        "details": _stable_json(json.loads(json.dumps(details or {}, cls=DjangoJSONEncoder))),
         "row_count": rows,
         "client_ip": _normal_ip(actor.ip),
     }

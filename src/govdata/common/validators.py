@@ -12,17 +12,20 @@ import re
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from govdata.common import clock
+
 # GB 32100-2015 unified social credit code (统一社会信用代码).
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_USCC_SHAPE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+# re.ASCII: without it \d also matches full-width and other Unicode digits.
+_USCC_SHAPE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$", re.ASCII)
 
 # GB 11643-1999 citizen identity number (公民身份号码).
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
-_ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
+_ID_SHAPE = re.compile(r"^\d{17}[\dX]$", re.ASCII)
 
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_MOBILE = re.compile(r"^1[3-9]\d{9}$", re.ASCII)
 
 
 def uscc_check_char(first17: str) -> str:
@@ -53,7 +56,7 @@ def id_number_problem(value: str, today: dt.date | None = None) -> str | None:
         birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         return _("The birth date inside the ID number does not exist.")
-    if birth > (today or dt.date.today()) or birth.year < 1900:
+    if birth > (today or clock.today()) or birth.year < 1900:
         return _("The birth date inside the ID number is out of range.")
     if id_check_char(number[:17]) != number[17]:
         return _("The check character of the ID number is wrong.")

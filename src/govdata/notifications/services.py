@@ -14,7 +14,7 @@ from govdata.common.actor import Actor
 from govdata.orgs.models import Department, Role, User
 
 from .models import Notification
-from .selectors import can_read
+from .selectors import can_read, inbox_of
 
 
 def _department_admin_emails(department: Department) -> list[str]:
@@ -59,3 +59,10 @@ def mark_read(actor: Actor, notification: Notification) -> None:
         raise PermissionDenied
     if notification.read_at is None:
         Notification.objects.filter(pk=notification.pk).update(read_at=clock.now())
+
+
+def mark_all_read(actor: Actor) -> int:
+    """Mark every unread message of the actor's inbox read; returns how many were."""
+    if actor.user is None or not actor.user.is_authenticated:
+        raise PermissionDenied
+    return inbox_of(actor.user).filter(read_at=None).update(read_at=clock.now())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema
+from ninja.responses import Status
 
 from govdata.common.actor import Actor
 
@@ -76,7 +77,7 @@ def list_contacts(request, department_id: int):
 @router.post("/departments/{department_id}/contacts", response={201: ContactOut})
 def file_contact(request, department_id: int, payload: ContactIn):
     department = get_object_or_404(Department, pk=department_id)
-    return 201, services.file_contact(Actor.from_request(request), department, **payload.dict())
+    return Status(201, services.file_contact(Actor.from_request(request), department, **payload.dict()))
 
 
 @router.patch("/contacts/{contact_id}", response=ContactOut)

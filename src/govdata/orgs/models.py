@@ -79,6 +79,8 @@ class Department(models.Model):
                 condition=(Q(kind=DepartmentKind.PUBLIC_ENTERPRISE) & ~Q(sector=""))
                 | (~Q(kind=DepartmentKind.PUBLIC_ENTERPRISE) & Q(sector="")),
                 name="department_sector_iff_public_enterprise",
+                violation_error_code="sector",
+                violation_error_message=_("A public enterprise states its sector; other kinds of department have none."),
             ),
         ]
 
@@ -164,7 +166,7 @@ class InformationSystem(models.Model):
 
 class User(AbstractUser):
     full_name = models.CharField(_("full name"), max_length=50, blank=True)
-    mobile = models.CharField(_("mobile"), max_length=11, blank=True)
+    mobile = models.CharField(_("mobile"), max_length=11, blank=True, validators=[validate_mobile])
     department = models.ForeignKey(
         Department, null=True, blank=True, on_delete=models.PROTECT, related_name="users", verbose_name=_("department")
     )

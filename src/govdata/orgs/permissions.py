@@ -99,10 +99,12 @@ def can_manage_user(user: User | None, target: User) -> bool:
         return False
     if is_bureau_admin(user):
         return True
+    # The target's assigned roles, not roles_of(): that is empty for a deactivated account,
+    # which would let a department admin reactivate a bureau or region admin.
     return (
         target.department is not None
         and can_manage_users(user, target.department)
-        and roles_of(target) <= DEPARTMENT_ROLES
+        and {assignment.role for assignment in target.roles.all()} <= DEPARTMENT_ROLES
     )
 
 

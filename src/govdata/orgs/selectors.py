@@ -68,7 +68,12 @@ def add_months(moment: dt.datetime, months: int) -> dt.datetime:
 
 
 def stale_since(contact: Contact) -> dt.datetime:
-    return add_months(contact.confirmed_at, STALE_AFTER_MONTHS)
+    """The last moment the contact counts as confirmed: the end of the day (Asia/Shanghai) one
+    quarter after its confirmation day. Counted on the local calendar, so the answer does not
+    depend on the time of day or on whether ``confirmed_at`` came back from the DB in UTC."""
+    confirmed = contact.confirmed_at.astimezone(clock.SHANGHAI)
+    last_day = add_months(confirmed, STALE_AFTER_MONTHS).date()
+    return dt.datetime.combine(last_day, dt.time.max, tzinfo=clock.SHANGHAI)
 
 
 def is_stale(contact: Contact, now: dt.datetime | None = None) -> bool:

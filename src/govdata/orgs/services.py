@@ -23,6 +23,7 @@ from .models import (
     Contact,
     ContactChange,
     Department,
+    DepartmentKind,
     InformationSystem,
     Region,
     Role,
@@ -68,6 +69,11 @@ def _plain_values(values: dict[str, Any]) -> dict[str, Any]:
     return {name: _plain(value) for name, value in values.items()}
 
 
+def _saved_values(instance: Model, values: dict[str, Any]) -> dict[str, Any]:
+    """The given fields as saved (trimmed, normalised), for the audit trail."""
+    return {name: _plain(getattr(instance, name)) for name in values}
+
+
 def _diff_details(changed: dict[str, tuple[Any, Any]]) -> dict[str, dict[str, Any]]:
     return {name: {"old": _plain(old), "new": _plain(new)} for name, (old, new) in changed.items()}
 
@@ -105,6 +111,9 @@ def _check_credentials(user: User | None, username: str, password: str, ip: str 
         local = user.locked_until.astimezone(clock.SHANGHAI)
         return _("Too many failed attempts: the account is locked until %(time)s.") % {"time": f"{local:%H:%M}"}
     if not user.is_active or not user.check_password(password):
+        window = dt.timedelta(minutes=settings.LOGIN_LOCK_MINUTES)
+        if user.last_failed_login and now - user.last_failed_login > window:
+            user.failed_logins = 0  # only failures within the window count towards a lock
         user.failed_logins += 1
         user.last_failed_login = now
         if user.failed_logins >= settings.LOGIN_MAX_FAILURES:
@@ -128,6 +137,16 @@ def record_logout(actor: Actor) -> None:
 # --- departments ---------------------------------------------------------------------------
 
 
+def _clean_department(department: Department) -> None:
+    department.credit_code = department.credit_code.upper()
+    # The database constraint says the same; checked first so the error names the field.
+    if (department.kind == DepartmentKind.PUBLIC_ENTERPRISE) != bool(department.sector):
+        raise ValidationError(
+            {"sector": _("A public enterprise states its sector; other kinds of department have none.")}
+        )
+    department.full_clean()
+
+
 @transaction.atomic
 def create_department(actor: Actor, **values: Any) -> Department:
     department = Department()
@@ -136,10 +155,10 @@ def create_department(actor: Actor, **values: Any) -> Department:
     if region is None:
         raise ValidationError({"region": _("Choose the region the department belongs to.")})
     perm.check(actor, perm.can_create_department, region)
-    department.credit_code = department.credit_code.upper()
-    department.full_clean()
+    _clean_department(department)
     department.save()
-    record(actor, "orgs.department.create", department, department=department, details=_plain_values(values))
+    details = _saved_values(department, values)
+    record(actor, "orgs.department.create", department, department=department, details=details)
     return department
 
 
@@ -151,8 +170,7 @@ def update_department(actor: Actor, department: Department, **values: Any) -> De
         perm.check(actor, perm.can_create_department, values["region"])
     changed = _apply(department, DEPARTMENT_FIELDS, values)
     if changed:
-        department.credit_code = department.credit_code.upper()
-        department.full_clean()
+        _clean_department(department)
         department.save()
         record(actor, "orgs.department.update", department, department=department, details=_diff_details(changed))
     return department
@@ -257,7 +275,7 @@ def register_system(actor: Actor, department: Department, **values: Any) -> Info
     _apply(system, SYSTEM_FIELDS, values)
     system.full_clean()
     system.save()
-    record(actor, "orgs.system.register", system, department=department, details=_plain_values(values))
+    record(actor, "orgs.system.register", system, department=department, details=_saved_values(system, values))
     return system
 
 

@@ -1,0 +1,25 @@
+"""Django admin (bureau superusers): inspection of sent messages only."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from .models import Notification
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ("subject", "category", "recipient", "department", "created_at", "read_at")
+    list_filter = ("category",)
+    search_fields = ("subject", "body")
+    date_hierarchy = "created_at"
+    list_select_related = ("recipient", "department")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
