@@ -21,11 +21,13 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The browser tests drive the system Chromium (Playwright never downloads a browser here).
+# The browser tests drive the system Chromium (Playwright never downloads a browser here),
+# with a CJK font so screenshots of the Chinese pages are legible.
+BROWSER_PACKAGES := chromium fonts-wqy-microhei
 browser:
-	@test -x /usr/bin/chromium || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
-	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
+	@test -x /usr/bin/chromium -a -d /usr/share/fonts/truetype/wqy || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $(BROWSER_PACKAGES); \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq $(BROWSER_PACKAGES); fi; }
 
 demo: setup
 	$(BIN)/govdata demo
