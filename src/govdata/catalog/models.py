@@ -207,7 +207,8 @@ class SearchEntry(models.Model):
 
     The full-text structure is database-specific and created by migration 0003: an FTS5
     table kept in sync by triggers on SQLite, a generated ``search_vector`` column with a GIN
-    index on PostgreSQL.
+    index on PostgreSQL. Careful: on SQLite, a migration that alters a column of this table
+    rebuilds it and drops those triggers; such a migration must create them again.
     """
 
     entry = models.OneToOneField(CatalogEntry, on_delete=models.CASCADE, related_name="search_row")
@@ -225,6 +226,10 @@ class SearchEntry(models.Model):
     format_category = models.CharField(max_length=20, db_index=True)
     update_cycle = models.CharField(max_length=12, db_index=True)
     published_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        # "Newest first" pages walk this index instead of sorting every row.
+        indexes = [models.Index(fields=["-published_at", "-id"], name="search_newest_idx")]
 
 
 class SearchIndexState(models.Model):

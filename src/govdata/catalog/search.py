@@ -168,30 +168,37 @@ def _apply_filters(rows: QuerySet[SearchEntry], filters: dict[str, list[str]]) -
     return rows
 
 
-def facet_counts(rows: QuerySet[SearchEntry]) -> dict[str, dict[str, int]]:
-    """All facets in one pass over the matching rows (one query instead of one per facet)."""
-    columns = list(COLUMN_FACETS.values()) + list(LIST_FACETS.values())
-    counters: dict[str, Counter] = {facet: Counter() for facet in FACETS}
-    column_facets, list_facets = list(COLUMN_FACETS.items()), list(LIST_FACETS.items())
-    for row in rows.order_by().values_list(*columns).iterator(chunk_size=5000):
-        for position, (facet, _column) in enumerate(column_facets):
-            counters[facet][str(row[position])] += 1
-        for offset, (facet, _column) in enumerate(list_facets, start=len(column_facets)):
-            for code in row[offset].strip("|").split("|"):
-                if code:
-                    counters[facet][code] += 1
-    return {facet: dict(counter) for facet, counter in counters.items()}
+def facet_counts(rows: QuerySet[SearchEntry]) -> tuple[int, dict[str, dict[str, int]]]:
+    """The number of matching rows and all facets, from one query over them.
+
+    The rows come back as plain tuples (no model or dict per row) and each column is counted
+    by ``Counter`` in C: at catalog scale this beats one GROUP BY per facet.
+    """
+    columns = [*COLUMN_FACETS.values(), *LIST_FACETS.values()]
+    sql, params = rows.order_by().values_list(*columns).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+    facets: dict[str, dict[str, int]] = {facet: {} for facet in FACETS}
+    if fetched:
+        by_column = list(zip(*fetched, strict=True))
+        for position, facet in enumerate(COLUMN_FACETS):
+            facets[facet] = {str(value): n for value, n in Counter(by_column[position]).items()}
+        for position, facet in enumerate(LIST_FACETS, start=len(COLUMN_FACETS)):
+            facets[facet] = dict(Counter(code for value in by_column[position] for code in value.split("|") if code))
+    return len(fetched), facets
 
 
-def _all_facets() -> dict[str, dict[str, int]]:
-    """Facets of the whole catalog, the most common view, cached until the index changes."""
+def _whole_catalog() -> tuple[int, dict[str, dict[str, int]]]:
+    """Size and facets of the whole catalog, the most common view, cached until the index
+    changes (the version lives in the database, so every app server notices)."""
     state = SearchIndexState.objects.filter(pk=1).values_list("token", "version").first() or ("", 0)
     key = "catalog:facets:{}:{}".format(*state)
-    facets = cache.get(key)
-    if facets is None:
-        facets = facet_counts(SearchEntry.objects.all())
-        cache.set(key, facets, 3600)
-    return facets
+    cached = cache.get(key)
+    if cached is None:
+        cached = facet_counts(SearchEntry.objects.all())
+        cache.set(key, cached, 3600)
+    return cached
 
 
 def _bump_index_version() -> None:
@@ -217,14 +224,17 @@ def search(
     query_tokens = tokens(q)
     if query_tokens:
         rows = _match(rows, query_tokens)
-    total = rows.count()
+    facets: dict[str, dict[str, int]] = {}
+    if not (query_tokens or filters):
+        total, facets = _whole_catalog()
+    elif with_facets:
+        total, facets = facet_counts(rows)
+    else:
+        total = rows.count()
     if query_tokens and sort == "relevance":
         page_ids = _ranked_entry_ids(rows, query_tokens, offset, limit)
     else:
         ordered = rows.order_by("name", "id") if sort == "name" else rows.order_by("-published_at", "-id")
         page_ids = list(ordered.values_list("entry_id", flat=True)[offset : offset + limit])
     entries = CatalogEntry.objects.in_bulk(page_ids)
-    result = SearchResult(total, [entries[i] for i in page_ids if i in entries])
-    if with_facets:
-        result.facets = facet_counts(rows) if (query_tokens or filters) else _all_facets()
-    return result
+    return SearchResult(total, [entries[i] for i in page_ids if i in entries], facets if with_facets else {})
