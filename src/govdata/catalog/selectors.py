@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from govdata.common import clock
-from govdata.orgs.models import Department, User
+from govdata.orgs.models import Contact, Department, Region, Role, User
 from govdata.orgs.permissions import DEPARTMENT_ROLES, has_role, is_bureau_admin, region_ids_of
 from govdata.orgs.selectors import department_scope
 from govdata.workdays.calendar import Deadline, WorkCalendar
 
-from .models import CatalogEntry, EntryVersion, LegalChangeEntry, QuarterlyReview
-from .permissions import can_browse_catalog
+from .models import CatalogEntry, Classification, EntryVersion, LegalChangeEntry, QuarterlyReview
+from .permissions import can_browse_catalog, can_read_version
+from .vocab import FormatCategory, OpenType, PriorityDomain, ShareType, UpdateCycle
 
 LEGAL_CHANGE_WORKING_DAYS = 10  # Art. 15
 
@@ -137,3 +138,103 @@ def legal_obligations(user: User | None, *, open_only: bool = True) -> list[Lega
             continue
         out.append(LegalObligation(link, calendar.deadline(link.change.occurred_on, LEGAL_CHANGE_WORKING_DAYS), done))
     return sorted(out, key=lambda o: o.deadline.due)
+
+
+# --- read helpers of the catalog pages -----------------------------------------------------
+
+
+def classification_choices() -> QuerySet:
+    """Level-2 classification items (类下的项): what a new entry is filed under."""
+    return Classification.objects.filter(level=Classification.Level.ITEM).order_by("code")
+
+
+def theme_choices() -> QuerySet:
+    """The Art. 19 themes (class 2 items)."""
+    return Classification.objects.filter(code__startswith="2", level=Classification.Level.ITEM).order_by("code")
+
+
+def active_contacts(department: Department) -> QuerySet:
+    """The provider's active filed contacts: who may be named on an entry."""
+    return Contact.objects.filter(department=department, is_active=True).order_by("role", "name")
+
+
+def readable_versions(user: User | None, entry: CatalogEntry) -> list[EntryVersion]:
+    """An entry's versions, newest first, that the user may open."""
+    versions = entry.versions.select_related("created_by", "reviewed_by").order_by("-number")
+    return [v for v in versions if can_read_version(user, v)]
+
+
+def unpublished_matching(user: User | None, q: str, limit: int = 20) -> QuerySet[CatalogEntry]:
+    """The user's own department's entries being compiled or reviewed whose working name
+    contains ``q`` (plain icontains): listed apart from the published search results."""
+    q = (q or "").strip()
+    if not q or user is None or not user.department_id or not has_role(user, *DEPARTMENT_ROLES):
+        return CatalogEntry.objects.none()
+    return (
+        entries_visible_to(user)
+        .filter(provider_id=user.department_id, working__isnull=False, working__name__icontains=q)
+        .order_by("code")[:limit]
+    )
+
+
+@dataclass
+class ConfirmationRow:
+    entry: CatalogEntry
+    confirmed: QuarterlyReview | None
+
+
+def quarterly_confirmations(user: User | None, department: Department, today: dt.date | None = None) -> list[ConfirmationRow]:
+    """The department's published local entries and whether each is confirmed this quarter."""
+    quarter = quarter_of(today or clock.today())
+    entries = department_entries(user, department).filter(published__isnull=False, origin="local").order_by("code")
+    reviews = {
+        r.entry_id: r
+        for r in QuarterlyReview.objects.filter(entry__in=entries, quarter=quarter).select_related("confirmed_by")
+    }
+    return [ConfirmationRow(entry, reviews.get(entry.pk)) for entry in entries]
+
+
+def legal_change_candidates(user: User | None) -> QuerySet[CatalogEntry]:
+    """Published local entries a user may name in a legal change: all for the bureau, the
+    department's own for its admin (mirrors permissions.can_record_legal_change)."""
+    published = CatalogEntry.objects.filter(published__isnull=False, origin="local").select_related(
+        "published", "provider"
+    )
+    if is_bureau_admin(user):
+        return published.order_by("provider__name", "code")
+    if user is not None and user.department_id and has_role(user, Role.DEPARTMENT_ADMIN):
+        return published.filter(provider_id=user.department_id).order_by("code")
+    return CatalogEntry.objects.none()
+
+
+def facet_labels(facets: dict[str, dict[str, int]]) -> dict[str, dict[str, str]]:
+    """Human labels of the facet values of a search result (names, not ids or codes)."""
+    labels: dict[str, dict[str, str]] = {}
+    codes = set(facets.get("classification", {})) | set(facets.get("theme", {}))
+    names = dict(Classification.objects.filter(code__in=codes).values_list("code", "name"))
+    for facet in ("classification", "theme"):
+        labels[facet] = {code: f"{code} {names[code]}" if code in names else code for code in facets.get(facet, {})}
+
+    def ids(facet: str) -> list[int]:
+        return [int(v) for v in facets.get(facet, {}) if str(v).isdigit()]
+
+    departments = dict(Department.objects.filter(pk__in=ids("provider")).values_list("pk", "name"))
+    labels["provider"] = {v: departments.get(int(v), v) if str(v).isdigit() else v for v in facets.get("provider", {})}
+    regions = dict(Region.objects.filter(pk__in=ids("region")).values_list("pk", "name"))
+    labels["region"] = {v: regions.get(int(v), v) if str(v).isdigit() else v for v in facets.get("region", {})}
+    for facet, choices in (
+        ("domain", PriorityDomain),
+        ("share_type", ShareType),
+        ("open_type", OpenType),
+        ("format_category", FormatCategory),
+        ("update_cycle", UpdateCycle),
+    ):
+        names_of = dict(choices.choices)
+        labels[facet] = {v: str(names_of.get(v, v)) for v in facets.get(facet, {})}
+    return labels
+
+
+def quarterly_confirmation(entry: CatalogEntry, today: dt.date | None = None) -> QuarterlyReview | None:
+    """The entry's confirmation for the current quarter, if any."""
+    quarter = quarter_of(today or clock.today())
+    return QuarterlyReview.objects.filter(entry=entry, quarter=quarter).select_related("confirmed_by").first()

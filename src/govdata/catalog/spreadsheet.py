@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from openpyxl import Workbook, load_workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
@@ -52,7 +52,7 @@ ENTRY_COLUMNS = [
     Column("ref", gettext_lazy("Row no."), "int", width=8, required=True),
     Column("classification", gettext_lazy("Classification code"), width=12, required=True),
     Column("name", gettext_lazy("Resource name"), width=28, required=True),
-    Column("summary", gettext_lazy("Summary"), width=40, required=True),
+    Column("summary", pgettext_lazy("catalog", "Summary"), width=40, required=True),
     Column("internal_division", gettext_lazy("Internal division")),
     Column("format_category", gettext_lazy("Format category"), "choice", FormatCategory, required=True),
     Column("format_type", gettext_lazy("Format type"), width=12),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from govdata.catalog.navigation import nav_items as catalog_nav_items
 from govdata.notifications.selectors import unread_count
 from govdata.orgs import permissions as perm
 from govdata.orgs.models import Role
@@ -12,6 +13,7 @@ from govdata.orgs.models import Role
 
 def nav_items(user) -> list[tuple[str, str]]:
     items = [(_("Dashboard"), reverse("web:dashboard"))]
+    items += catalog_nav_items(user)
     if user.department_id and perm.has_department_role(user, user.department_id):
         items.append((_("My department"), reverse("orgs:department", args=[user.department_id])))
     if perm.has_role(user, Role.BUREAU_ADMIN, Role.REGION_ADMIN, Role.EVALUATOR):
