@@ -4,13 +4,15 @@ here: no add, change or delete, not even for a superuser."""
 from __future__ import annotations
 
 from django.contrib import admin
+
+from govdata.common.admin import ReadOnlyAdmin
 from django.utils.translation import gettext_lazy as _
 
 from .models import AuditEvent
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = (
         "seq",
         "occurred_at",
@@ -26,17 +28,8 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_fields = ("action", "actor_label", "object_id", "purpose")
     date_hierarchy = "occurred_at"
     ordering = ("-seq",)
-    actions = None
 
     @admin.display(description=_("Object"))
     def object_ref(self, obj):
         return f"{obj.object_type} #{obj.object_id}" if obj.object_type else ""
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from . import search as catalog_search
+from govdata.web.forms import BootstrapForm
+
 from .models import DataItem, EntryVersion
 from .rules import ITEM_FIELDS, VERSION_FIELDS
 from .vocab import FORMAT_TYPES, DataType, FormatCategory, OpenType, PlatformMode, PriorityDomain, ShareMethod, ShareType, UpdateCycle
@@ -27,52 +28,6 @@ LIST_SPLIT = re.compile(r"[;；,，、\s]+")
 
 def _label(name: str) -> Any:
     return EntryVersion._meta.get_field(name).verbose_name
-
-
-class BootstrapForm(forms.Form):
-    """Bootstrap 5 classes on every widget, and ``is-invalid`` on fields with errors."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for bound in self.fields.values():
-            widget = bound.widget
-            if isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect):
-                css = "form-check-input"
-            elif isinstance(widget, forms.CheckboxInput):
-                css = "form-check-input"
-            elif isinstance(widget, forms.Select):
-                css = "form-select"
-            else:
-                css = "form-control"
-            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
-
-    def full_clean(self):
-        super().full_clean()
-        self.mark_invalid()
-
-    def mark_invalid(self) -> None:
-        for name in getattr(self, "_errors", None) or {}:
-            if name in self.fields:
-                widget = self.fields[name].widget
-                if "is-invalid" not in widget.attrs.get("class", ""):
-                    widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
-
-    def add_service_errors(self, error: ValidationError, extra: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
-        """Put a service's errors on the form's fields; return those the form has no field
-        for (data items and the like) for the caller to show where they belong."""
-        rest: dict[str, list[str]] = {}
-        if hasattr(error, "error_dict"):
-            for name, errors in error.message_dict.items():
-                if name in self.fields:
-                    self.add_error(name, errors)
-                elif name == NON_FIELD_ERRORS:
-                    self.add_error(None, errors)
-                else:
-                    rest.setdefault(name, []).extend(errors)
-        else:
-            self.add_error(None, error.messages)
-        self.mark_invalid()
-        return rest
 
 
 # --- the entry form -------------------------------------------------------------------------

@@ -5,18 +5,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from govdata.common.admin import ReadOnlyAdmin, ReadOnlyInline
+
 from .models import Contact, ContactChange, Department, InformationSystem, Region, RoleAssignment, User
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Region)
@@ -34,20 +25,10 @@ class DepartmentAdmin(ReadOnlyAdmin):
     list_select_related = ("region",)
 
 
-class RoleInline(admin.TabularInline):
+class RoleInline(ReadOnlyInline):
     model = RoleAssignment
-    extra = 0
     fields = ("role", "region", "granted_at")
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(User)

@@ -2,17 +2,17 @@
 
 They only shape and check input; every rule about the data itself (uniqueness, credit code and
 mobile checks, permissions) lives in ``services.py``, whose ValidationErrors are put back on the
-form by :func:`add_service_errors`.
+form by ``BootstrapForm.show_service_errors``.
 """
 
 from __future__ import annotations
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from govdata.common.validators import validate_mobile
+from govdata.web.forms import BootstrapForm
 
 from .models import ContactRole, DepartmentKind, InformationSystem, Role, Sector
 
@@ -23,51 +23,7 @@ DEPARTMENT_USER_ROLES = [
 ]
 
 
-class BootstrapMixin:
-    """Bootstrap 5 classes on every widget, and ``is-invalid`` on fields with errors."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxInput):
-                css = "form-check-input"
-            elif isinstance(widget, forms.Select):
-                css = "form-select"
-            else:
-                css = "form-control"
-            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
-
-    def full_clean(self):
-        super().full_clean()
-        self.mark_invalid()
-
-    def mark_invalid(self) -> None:
-        for name in getattr(self, "_errors", None) or {}:
-            if name in self.fields:
-                widget = self.fields[name].widget
-                if "is-invalid" not in widget.attrs.get("class", ""):
-                    widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
-
-
-def add_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Show a service's ValidationError on ``form``: per field where the form has that field,
-    otherwise as a form-wide error that names the field."""
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            if name in form.fields:
-                form.add_error(name, errors)
-            elif name == NON_FIELD_ERRORS:
-                form.add_error(None, errors)
-            else:
-                form.add_error(None, [f"{name}: {message}" for e in errors for message in e.messages])
-    else:
-        form.add_error(None, error.messages)
-    if isinstance(form, BootstrapMixin):
-        form.mark_invalid()
-
-
-class DepartmentForm(BootstrapMixin, forms.Form):
+class DepartmentForm(BootstrapForm):
     name = forms.CharField(label=_("name"), max_length=100)
     short_name = forms.CharField(label=_("short name"), max_length=30, required=False)
     credit_code = forms.CharField(
@@ -104,7 +60,7 @@ class DepartmentForm(BootstrapMixin, forms.Form):
         return cleaned
 
 
-class ContactForm(BootstrapMixin, forms.Form):
+class ContactForm(BootstrapForm):
     role = forms.ChoiceField(label=_("contact type"), choices=ContactRole.choices)
     name = forms.CharField(label=pgettext_lazy("person", "name"), max_length=50)
     post = forms.CharField(label=_("post"), max_length=100)
@@ -118,7 +74,7 @@ class ContactForm(BootstrapMixin, forms.Form):
     email = forms.EmailField(label=_("email"), required=False)
 
 
-class SystemForm(BootstrapMixin, forms.Form):
+class SystemForm(BootstrapForm):
     name = forms.CharField(label=_("name"), max_length=100)
     owner = forms.CharField(label=_("owner (person or division)"), max_length=100)
     status = forms.ChoiceField(label=_("status"), choices=InformationSystem.Status.choices)
@@ -129,7 +85,7 @@ class SystemForm(BootstrapMixin, forms.Form):
     is_active = forms.BooleanField(label=_("in service"), required=False, initial=True)
 
 
-class UserCreateForm(BootstrapMixin, forms.Form):
+class UserCreateForm(BootstrapForm):
     username = forms.CharField(label=_("user name"), max_length=150)
     full_name = forms.CharField(label=_("full name"), max_length=50)
     role = forms.ChoiceField(label=_("role"), choices=DEPARTMENT_USER_ROLES)
@@ -158,7 +114,7 @@ class UserCreateForm(BootstrapMixin, forms.Form):
         return values
 
 
-class DepartmentFilterForm(BootstrapMixin, forms.Form):
+class DepartmentFilterForm(BootstrapForm):
     region = forms.ModelChoiceField(label=_("region"), queryset=None, required=False, empty_label=_("All regions"))
     kind = forms.ChoiceField(label=_("kind"), choices=[("", _("All kinds")), *DepartmentKind.choices], required=False)
 

@@ -31,7 +31,6 @@ from .forms import (
     DepartmentForm,
     SystemForm,
     UserCreateForm,
-    add_service_errors,
 )
 from .models import Contact, ContactChange, ContactRole, Department, Role
 
@@ -100,7 +99,7 @@ def department_create(request):
         try:
             department = services.create_department(_actor(request), **form.cleaned_data)
         except ValidationError as error:
-            add_service_errors(form, error)
+            form.show_service_errors(error)
         else:
             messages.success(request, _("The department has been created."))
             return redirect("orgs:department", department.pk)
@@ -122,7 +121,7 @@ def department_edit(request, pk: int):
         try:
             services.update_department(_actor(request), department, **form.cleaned_data)
         except ValidationError as error:
-            add_service_errors(form, error)
+            form.show_service_errors(error)
         else:
             messages.success(request, _("Saved."))
             return redirect("orgs:department", department.pk)
@@ -205,7 +204,7 @@ def contact_create(request, pk: int):
         try:
             services.file_contact(_actor(request), department, **form.cleaned_data)
         except ValidationError as error:
-            add_service_errors(form, error)
+            form.show_service_errors(error)
         else:
             messages.success(request, _("The contact has been filed."))
             return redirect(_department_url(department.pk, "contacts"))
@@ -226,7 +225,7 @@ def contact_edit(request, pk: int):
         try:
             services.update_contact(_actor(request), contact, **form.cleaned_data)
         except ValidationError as error:
-            add_service_errors(form, error)
+            form.show_service_errors(error)
         else:
             messages.success(request, _("Saved."))
             return redirect(_department_url(department.pk, "contacts"))
@@ -387,7 +386,7 @@ def system_create(request, pk: int):
         try:
             services.register_system(_actor(request), department, **form.cleaned_data)
         except ValidationError as error:
-            add_service_errors(form, error)
+            form.show_service_errors(error)
         else:
             messages.success(request, _("The information system has been registered."))
             return redirect(_department_url(department.pk, "systems"))
@@ -405,7 +404,7 @@ def system_edit(request, pk: int):
         try:
             services.update_system(_actor(request), system, **form.cleaned_data)
         except ValidationError as error:
-            add_service_errors(form, error)
+            form.show_service_errors(error)
         else:
             messages.success(request, _("Saved."))
             return redirect(_department_url(department.pk, "systems"))
@@ -424,7 +423,7 @@ def user_create(request, pk: int):
         try:
             person = services.create_user(_actor(request), department=department, **form.service_values())
         except ValidationError as error:
-            add_service_errors(form, error)
+            form.show_service_errors(error)
         else:
             messages.success(request, _("The account %(username)s has been created.") % {"username": person.username})
             return redirect(_department_url(department.pk, "users"))

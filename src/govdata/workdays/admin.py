@@ -4,20 +4,11 @@ working-day calendar page through ``workdays.services`` so every change is audit
 from __future__ import annotations
 
 from django.contrib import admin
+
+from govdata.common.admin import ReadOnlyAdmin
 from django.utils.translation import gettext_lazy as _
 
 from .models import CalendarOverride, CalendarYear
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class DayTypeFilter(admin.SimpleListFilter):
