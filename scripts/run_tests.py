@@ -3,7 +3,8 @@
 GOVDATA_TEST_POSTGRES=required  a missing server fails the run (CI);
 GOVDATA_TEST_POSTGRES=off       SQLite only;
 otherwise                       PostgreSQL too whenever a server answers on 127.0.0.1:5432.
-Extra arguments are passed to pytest.
+Extra arguments are passed to pytest; the suite runs on one worker per core unless they
+say otherwise (-n).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ def run(label: str, env: dict[str, str], args: list[str]) -> int:
 
 def main() -> int:
     args = sys.argv[1:]
+    if not any(a == "-n" or a.startswith("-n") or a.startswith("--numprocesses") for a in args):
+        args = ["-n", "auto", *args]  # one worker per core (pytest-xdist)
     base = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     mode = os.environ.get("GOVDATA_TEST_POSTGRES", "auto").lower()
     results = {"SQLite": run("SQLite", base, args)}
