@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mass_mail
 from django.db import transaction
 
+from govdata.audit.services import record
 from govdata.common import clock
 from govdata.common.actor import Actor
 from govdata.orgs.models import Department, Role, User
@@ -54,15 +55,22 @@ def notify(
     return created
 
 
+@transaction.atomic
 def mark_read(actor: Actor, notification: Notification) -> None:
     if not can_read(actor.user, notification):
         raise PermissionDenied
-    if notification.read_at is None:
-        Notification.objects.filter(pk=notification.pk).update(read_at=clock.now())
+    # Filtered on read_at so a stale instance or a double click marks (and records) once.
+    if Notification.objects.filter(pk=notification.pk, read_at=None).update(read_at=clock.now()):
+        # Reading a department's message is reading it for the whole department: record who.
+        record(actor, "notifications.read", notification, department=notification.department_id)
 
 
+@transaction.atomic
 def mark_all_read(actor: Actor) -> int:
     """Mark every unread message of the actor's inbox read; returns how many were."""
     if actor.user is None or not actor.user.is_authenticated:
         raise PermissionDenied
-    return inbox_of(actor.user).filter(read_at=None).update(read_at=clock.now())
+    count = inbox_of(actor.user).filter(read_at=None).update(read_at=clock.now())
+    if count:
+        record(actor, "notifications.read_all", rows=count)
+    return count
