@@ -233,8 +233,9 @@ class SearchEntry(models.Model):
 
 
 class SearchIndexState(models.Model):
-    """A counter bumped on every index change: cached facet counts are keyed by it. The token
-    is new whenever the row is (re)created, so a rebuilt database never meets old cache keys."""
+    """A counter bumped on every index change: each process reloads its facet table when it
+    differs. The token is new whenever the row is (re)created, so a rebuilt database never
+    matches a table loaded from an older one."""
 
     version = models.BigIntegerField(default=0)
     token = models.CharField(max_length=32, default="")

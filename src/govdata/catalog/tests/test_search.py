@@ -81,3 +81,15 @@ def test_query_syntax_is_never_interpreted(catalog):
         result = search.search(hostile)
         assert result.total <= 2
     assert search.search("居民").total == 1
+
+
+@pytest.mark.req("R-16.1")
+def test_sorts_and_filters_agree_with_facets(catalog):
+    by_name = search.search("信息", sort="name")
+    assert [e.published.name for e in by_name.entries] == sorted(e.published.name for e in by_name.entries)
+    newest = search.search("信息", sort="newest")
+    assert [e.pk for e in newest.entries] == [catalog["dibao"].pk, catalog["hukou"].pk]
+    for facet, counts in search.search("信息").facets.items():
+        for value, n in counts.items():
+            assert search.search("信息", {facet: [value]}).total == n, (facet, value)
+    assert search.search("信息", {"share_type": ["unconditional"]}, limit=1, offset=1).entries == []
