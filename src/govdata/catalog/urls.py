@@ -5,6 +5,7 @@ from . import views
 app_name = "catalog"
 urlpatterns = [
     path("", views.search, name="search"),
+    path("export/", views.search_export, name="search_export"),
     path("mine/", views.mine, name="mine"),
     path("mine/export/", views.export, name="export"),
     path("entries/new/", views.entry_new, name="new"),

@@ -37,6 +37,7 @@ from . import exports, selectors, services
 from . import permissions as perm
 from . import search as catalog_search
 from .diff import diff_versions
+from .exchange import export_national
 from .forms import (
     DATA_TYPE_CHOICES,
     REQUIRED_WHEN,
@@ -61,6 +62,7 @@ from .vocab import DataType, FormatCategory, OpenType, PlatformMode, PriorityDom
 
 Status = EntryVersion.Status
 PER_PAGE = 20
+EXPORT_LIMIT = 20000
 MINE_PER_PAGE = 50
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
 MARKED_KEEP_SECONDS = 24 * 3600
@@ -243,24 +245,51 @@ def mine(request):
     )
 
 
+EXPORT_TYPES = {
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+    "national": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+    "csv": ("text/csv; charset=utf-8", "csv"),
+    "json": ("application/json; charset=utf-8", "json"),
+}
+
+
+def _export_response(versions: list, fmt: str, stem: str) -> HttpResponse:
+    """One download for every export: the template layout (re-importable), the national
+    guide's layout (R-11.2), CSV or JSON."""
+    fmt = fmt if fmt in EXPORT_TYPES else "xlsx"
+    body = {
+        "csv": exports.to_csv,
+        "json": exports.to_json,
+        "national": export_national,
+        "xlsx": build_workbook,
+    }[fmt](versions)
+    content_type, ext = EXPORT_TYPES[fmt]
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{stem}-{clock.today():%Y%m%d}.{ext}"'
+    return response
+
+
 @login_required
 def export(request):
+    """The user's department's catalog, as its members see it."""
     user = request.user
     entries = _department_entries(request, request.GET.get("status", ""))
     versions = [v for v in (selectors.visible_version(user, e) for e in entries) if v is not None]
-    fmt = request.GET.get("format", "xlsx")
-    stamp = clock.today().strftime("%Y%m%d")
-    if fmt == "csv":
-        body, content_type, ext = exports.to_csv(versions), "text/csv; charset=utf-8", "csv"
-    elif fmt == "json":
-        body, content_type, ext = exports.to_json(versions), "application/json; charset=utf-8", "json"
-    else:
-        body = build_workbook(versions)
-        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        ext = "xlsx"
-    response = HttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="catalog-{user.department_id}-{stamp}.{ext}"'
-    return response
+    versions = selectors.versions_for_export([v.pk for v in versions])
+    return _export_response(versions, request.GET.get("format", "xlsx"), f"catalog-{user.department_id}")
+
+
+@login_required
+def search_export(request):
+    """The published sharing catalog, or what the current search selects of it."""
+    require(perm.can_browse_catalog(request.user))
+    form = SearchForm(request.GET or None)
+    valid = form.is_bound and form.is_valid()
+    q = (form.cleaned_data["q"] or "") if valid else ""
+    filters = form.filters() if form.is_bound else {}
+    result = catalog_search.search(q, filters, sort="name", limit=EXPORT_LIMIT, with_facets=False)
+    versions = selectors.versions_for_export([e.published_id for e in result.entries if e.published_id])
+    return _export_response(versions, request.GET.get("format", "xlsx"), "sharing-catalog")
 
 
 # --- the entry form ------------------------------------------------------------------------

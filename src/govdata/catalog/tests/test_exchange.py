@@ -84,3 +84,21 @@ def test_upper_level_errors_import_nothing(yk, published):
     assert not CatalogEntry.objects.filter(origin="provincial").exists()
     with pytest.raises(ValidationError):
         services.import_upper_level(t.actor(yk.bureau), b"junk", "national")
+
+
+@pytest.mark.req("R-11.2")
+@pytest.mark.req("R-16.1")
+def test_sharing_catalog_export_in_every_format(yk, published, client):
+    draft = services.create_entry(
+        t.actor(yk.civil_admin), yk.civil, Classification.objects.get(code="202"), entry_values(name="草稿资源"), ITEMS
+    )
+    client.force_login(yk.civil_admin)
+    csv = client.get("/catalog/export/?format=csv")
+    assert csv.status_code == 200 and csv["Content-Type"].startswith("text/csv")
+    text = csv.content.decode("utf-8-sig")
+    assert published.code in text and draft.code not in text
+    national = load_workbook(io.BytesIO(client.get("/catalog/export/?format=national&q=参保").content))
+    assert [c.value for c in national[SHEET][2]][2] == published.code
+    assert client.get("/catalog/export/?format=json&q=不存在的词").json() == {"entries": []}
+    client.force_login(t.user("public_user"))
+    assert client.get("/catalog/export/?format=csv").status_code == 403
