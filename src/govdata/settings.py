@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "govdata.audit",
     "govdata.notifications",
     "govdata.catalog",
+    "govdata.datastore",
     "govdata.web",
 ]
 

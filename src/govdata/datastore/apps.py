@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DatastoreConfig(AppConfig):
+    name = "govdata.datastore"
+    label = "datastore"

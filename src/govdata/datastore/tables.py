@@ -1,0 +1,99 @@
+"""The real, typed SQL table behind each table resource.
+
+SQLAlchemy Core describes the tables and compiles statements for the database in use; they
+are executed on Django's own connection so that a load, its data version and its audit event
+share one transaction. On PostgreSQL the tables live in the schema ``datastore``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from django.db import connection
+from sqlalchemy.dialects import postgresql, sqlite
+
+from govdata.catalog.vocab import DataType
+
+SCHEMA = "datastore"
+ROW_ID = "_row_id"
+
+# The guide's data types as SQL types.
+SQL_TYPES = {
+    DataType.CHAR: lambda length: sa.String(length) if length else sa.Text(),
+    DataType.NUMBER: lambda length: sa.Numeric(38, 10),
+    DataType.CURRENCY: lambda length: sa.Numeric(20, 2),
+    DataType.DATE: lambda length: sa.Date(),
+    DataType.DATETIME: lambda length: sa.DateTime(),
+    DataType.LOGICAL: lambda length: sa.Boolean(),
+    DataType.MEMO: lambda length: sa.Text(),
+    DataType.GENERAL: lambda length: sa.Text(),
+    DataType.DOUBLE: lambda length: sa.Float(53),
+    DataType.INTEGER: lambda length: sa.BigInteger(),
+    DataType.FLOAT: lambda length: sa.Float(24),
+}
+
+
+def dialect() -> sa.engine.Dialect:
+    return postgresql.dialect() if connection.vendor == "postgresql" else sqlite.dialect()
+
+
+def schema() -> str | None:
+    return SCHEMA if connection.vendor == "postgresql" else None
+
+
+def table_for(name: str, columns: Iterable[Any]) -> sa.Table:
+    """The SQLAlchemy table of a resource: a surrogate row id, then one column per item."""
+    metadata = sa.MetaData(schema=schema())
+    cols = [sa.Column(ROW_ID, sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True)]
+    keys = []
+    for column in columns:
+        cols.append(sa.Column(column.code, SQL_TYPES[column.data_type](column.length), nullable=not column.required))
+        if column.is_key:
+            keys.append(column.code)
+    table = sa.Table(name, metadata, *cols)
+    if keys:
+        # Keys are unique: that is what upsert and lookup by key rely on.
+        sa.Index(f"{name}_key", *(table.c[k] for k in keys), unique=True)
+    return table
+
+
+def execute(statement: Any, params: Any = None) -> Any:
+    """Compile ``statement`` for the current database and run it on Django's connection."""
+    compiled = statement.compile(dialect=dialect())
+    with connection.cursor() as cursor:
+        if params is None:
+            cursor.execute(str(compiled), compiled.params or None)
+        else:
+            cursor.execute(str(compiled), params)
+        return cursor.fetchall() if cursor.description else None
+
+
+def ensure_schema() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+
+
+def create(table: sa.Table) -> None:
+    ensure_schema()
+    execute(sa.schema.CreateTable(table))
+    for index in table.indexes:
+        execute(sa.schema.CreateIndex(index))
+
+
+def drop(table_name: str) -> None:
+    ensure_schema()
+    qualified = f"{SCHEMA}.{table_name}" if connection.vendor == "postgresql" else table_name
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {qualified}")
+
+
+def exists(table_name: str) -> bool:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [f"{SCHEMA}.{table_name}"])
+        else:
+            cursor.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = %s", [table_name])
+        return bool(cursor.fetchone()[0])
