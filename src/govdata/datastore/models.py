@@ -139,3 +139,94 @@ class DataVersion(models.Model):
     class Meta:
         ordering = ["resource", "-number"]
         constraints = [models.UniqueConstraint(fields=["resource", "number"], name="data_version_unique_number")]
+
+
+class QuarantinedRow(models.Model):
+    """An input row refused by validation when the provider chose to load the valid rows."""
+
+    version = models.ForeignKey(DataVersion, on_delete=models.CASCADE, related_name="quarantined")
+    row_number = models.BigIntegerField()
+    values = models.JSONField()
+    reasons = models.JSONField()  # [{"column": ..., "reason": ...}]
+
+    class Meta:
+        ordering = ["version", "row_number"]
+
+
+class FileObject(models.Model):
+    """An unstructured file of a file resource (R-3.1), with e-licence / e-archive metadata so
+    that lookups by holder work (R-25.1)."""
+
+    class Category(models.TextChoices):
+        DOCUMENT = "document", _("Document")
+        SPREADSHEET = "spreadsheet", _("Spreadsheet")
+        IMAGE = "image", _("Image")
+        AUDIO = "audio", _("Audio")
+        VIDEO = "video", _("Video")
+        ARCHIVE = "archive", _("Archive")
+
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="files")
+    name = models.CharField(_("file name"), max_length=255)
+    storage_name = models.CharField(max_length=300, unique=True)
+    category = models.CharField(_("category"), max_length=12, choices=Category.choices)
+    content_type = models.CharField(_("content type"), max_length=100)
+    size = models.BigIntegerField(_("size"))
+    sm3 = models.CharField(_("SM3 digest"), max_length=64, db_index=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField()
+    is_active = models.BooleanField(default=True)
+    # E-licence / e-archive metadata (all optional for plain documents).
+    holder_id = models.CharField(_("holder ID number or credit code"), max_length=18, blank=True, db_index=True)
+    holder_name = models.CharField(_("holder"), max_length=200, blank=True)
+    licence_number = models.CharField(_("licence number"), max_length=100, blank=True)
+    issuer = models.CharField(_("issuer"), max_length=200, blank=True)
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["resource", "-uploaded_at"]
+
+
+class ApiEndpoint(models.Model):
+    """An upstream HTTP interface registered as an API resource; credentials are encrypted."""
+
+    class Method(models.TextChoices):
+        GET = "GET", "GET"
+        POST = "POST", "POST"
+
+    class Auth(models.TextChoices):
+        NONE = "none", _("None")
+        HEADER = "header", _("Header token")
+        BASIC = "basic", _("HTTP basic")
+        QUERY = "query", _("Query parameter")
+
+    resource = models.OneToOneField(Resource, on_delete=models.CASCADE, related_name="endpoint")
+    url = models.URLField(_("URL"), max_length=500)
+    method = models.CharField(_("method"), max_length=6, choices=Method.choices, default=Method.GET)
+    parameter_schema = models.JSONField(_("parameters (JSON Schema)"), default=dict, blank=True)
+    auth = models.CharField(_("authentication"), max_length=8, choices=Auth.choices, default=Auth.NONE)
+    auth_name = models.CharField(_("header or parameter name"), max_length=100, blank=True)
+    credentials = models.TextField(blank=True)  # encrypted; never shown again
+    timeout_seconds = models.PositiveSmallIntegerField(default=10)
+    last_probe_at = models.DateTimeField(null=True, blank=True)
+    last_probe_ok = models.BooleanField(null=True)
+    last_probe_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_probe_ms = models.PositiveIntegerField(null=True, blank=True)
+    last_probe_error = models.CharField(max_length=300, blank=True)
+
+
+class UpstreamFeed(models.Model):
+    """Where a table resource's national or provincial data comes from (R-26.1)."""
+
+    class Kind(models.TextChoices):
+        FOLDER = "folder", _("Drop folder")
+        HTTP = "http", _("HTTP endpoint")
+
+    resource = models.OneToOneField(Resource, on_delete=models.CASCADE, related_name="feed")
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    location = models.CharField(_("folder or URL"), max_length=500)
+    mode = models.CharField(_("mode"), max_length=8, choices=DataVersion.Mode.choices, default=DataVersion.Mode.REPLACE)
+    origin = models.CharField(_("origin"), max_length=12, default="provincial")
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)

@@ -1,4 +1,6 @@
-"""Every change to resources: mount, submit, re-review, suspend (Art. 18)."""
+"""Every change to resources. This module: mount, submit, re-review, suspend (Art. 18).
+Loads live in ``services.loads``, files in ``services.files``, interfaces in ``services.apis``:
+one app, several rooms of the same kind, because the datastore's actions are many."""
 
 from __future__ import annotations
 
@@ -18,9 +20,9 @@ from govdata.notifications.services import notify
 from govdata.orgs.permissions import check
 from govdata.orgs.selectors import overseers_of
 
-from . import permissions as perm
-from . import tables
-from .models import Check, Mask, Resource, ResourceColumn
+from .. import permissions as perm
+from .. import tables
+from ..models import Check, Mask, Resource, ResourceColumn
 
 Status = Resource.Status
 
