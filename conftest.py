@@ -13,8 +13,21 @@ import pytest
 # Playwright's sync API runs an event loop in the test thread; the ORM calls we make between
 # browser steps are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# Background jobs run synchronously where they are queued (huey's immediate mode), in this
+# process and in the `govdata` subprocesses the tests start (unless a test says otherwise).
+os.environ.setdefault("GOVDATA_TASKS_IMMEDIATE", "1")
 
 CHROMIUM = os.environ.get("GOVDATA_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _tasks_run_immediately():
+    """pytest-django may read the settings before this file sets the variable above; the
+    queue is switched to immediate mode here in any case."""
+    from huey.contrib.djhuey import HUEY
+
+    if os.environ["GOVDATA_TASKS_IMMEDIATE"] == "1":
+        HUEY.immediate = True
 
 
 @pytest.fixture

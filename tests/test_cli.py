@@ -25,6 +25,7 @@ def govdata_env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
     env["GOVDATA_DATA_DIR"] = str(data_dir)
     env["PYTHONUNBUFFERED"] = "1"
+    env["GOVDATA_TASKS_IMMEDIATE"] = "0"  # as in production: jobs go to the queue and a consumer
     return env
 
 
@@ -188,4 +189,78 @@ def test_serve_starts_and_serves_the_chinese_login_and_local_assets(env, tmp_pat
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, signal.SIGKILL)
                 server.wait(timeout=10)
+        log.close()
+
+
+# --- govdata serve with its job consumer -------------------------------------------------------
+
+
+def children_of(pid: int) -> dict[int, str]:
+    """Direct children of a process and their command lines (Linux /proc)."""
+    out = {}
+    listing = Path(f"/proc/{pid}/task/{pid}/children")
+    for child in listing.read_text().split() if listing.exists() else []:
+        try:
+            out[int(child)] = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except FileNotFoundError:
+            pass
+    return out
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.req("R-13.2")
+@pytest.mark.parametrize("no_worker", [False, True], ids=["with-worker", "no-worker"])
+def test_serve_runs_one_job_consumer_and_stops_it_with_the_server(env, tmp_path, no_worker):
+    port = free_port()
+    log = (tmp_path / "serve.log").open("w+")
+    args = [GOVDATA, "serve", "--port", str(port), "--workers", "2", "--threads", "1"]
+    server = subprocess.Popen(
+        args + (["--no-worker"] if no_worker else []),
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        status = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and server.poll() is None and status is None:
+            try:
+                status, _body = fetch(f"http://127.0.0.1:{port}/login/")
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.5)
+        log.seek(0)
+        assert status == 200, log.read()[-3000:]
+        consumers = [pid for pid, cmd in children_of(server.pid).items() if "govdata.cli worker" in cmd]
+        assert len(consumers) == (0 if no_worker else 1), children_of(server.pid)
+        # A web worker that exits (gunicorn forks them from the server) leaves the consumer be.
+        web_worker = next(pid for pid in children_of(server.pid) if pid not in consumers)
+        os.kill(web_worker, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        while web_worker in children_of(server.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert web_worker not in children_of(server.pid)
+        log.seek(0)
+        assert all(alive(pid) for pid in consumers), log.read()[-3000:]
+        # Stop the server alone, as a service manager would: it takes its consumer with it.
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+        deadline = time.monotonic() + 15
+        while any(alive(pid) for pid in consumers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(alive(pid) for pid in consumers)
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=10)
+        try:
+            os.killpg(server.pid, signal.SIGKILL)  # anything left of the group
+        except ProcessLookupError:
+            pass
         log.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -46,6 +47,21 @@ def prepare() -> None:
     call_command("collectstatic", interactive=False, verbosity=0)
 
 
+def start_worker() -> subprocess.Popen:
+    """One job consumer (``govdata worker``) as a child process of this one."""
+    return subprocess.Popen([sys.executable, "-m", "govdata.cli", "worker"])
+
+
+def stop_worker(worker: subprocess.Popen, timeout: float = 10) -> None:
+    if worker.poll() is None:
+        worker.terminate()
+        try:
+            worker.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     prepare()
     from gunicorn.app.base import BaseApplication
@@ -63,8 +79,39 @@ def cmd_serve(args: argparse.Namespace) -> int:
         def load(self):
             return application
 
+    from huey.contrib.djhuey import HUEY
+
+    if HUEY.immediate:
+        print("GOVDATA_TASKS_IMMEDIATE is on: background jobs run inside the web server.", flush=True)
+    # Started after prepare(): the schema is current, so the worker's own migrate is a no-op.
+    worker = None if args.no_worker or HUEY.immediate else start_worker()
+    server_pid = os.getpid()
     print(f"GovData serving on http://{args.host}:{args.port}/", flush=True)
-    Server().run()
+    try:
+        Server().run()
+    finally:
+        # gunicorn's workers are forks of this process and leave through this block too: only
+        # the master stops the job consumer.
+        if worker is not None and os.getpid() == server_pid:
+            stop_worker(worker)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run the huey consumer: background jobs such as large catalog imports."""
+    if args.workers is not None and args.workers < 1:
+        print("--workers: must be at least 1", file=sys.stderr)
+        return 2
+    compile_translations()
+    _setup_database()
+    from django.core.management import call_command
+    from huey.contrib.djhuey import HUEY
+
+    if HUEY.immediate:
+        print("GOVDATA_TASKS_IMMEDIATE is on: jobs run where they are queued, there is nothing to consume.", file=sys.stderr)
+        return 2
+    options = {"workers": args.workers} if args.workers else {}
+    call_command("run_huey", **options)
     return 0
 
 
@@ -142,7 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     serve.add_argument("--workers", type=int, default=int(os.environ.get("GOVDATA_WORKERS", "2")))
     serve.add_argument("--threads", type=int, default=int(os.environ.get("GOVDATA_THREADS", "4")))
+    serve.add_argument(
+        "--no-worker", action="store_true", help="do not start a job consumer (workers run elsewhere: govdata worker)"
+    )
     serve.set_defaults(func=cmd_serve)
+
+    worker = commands.add_parser("worker", help="run the background job consumer (huey)")
+    worker.add_argument("--workers", type=int, default=None, help="worker threads (default GOVDATA_TASK_WORKERS or 1)")
+    worker.set_defaults(func=cmd_worker)
 
     commands.add_parser("demo", help="load the Yingkou demo data (idempotent)").set_defaults(func=cmd_demo)
 

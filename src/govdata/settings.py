@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "huey.contrib.djhuey",
     "govdata.common",
     "govdata.orgs",
     "govdata.workdays",
@@ -156,6 +157,9 @@ STATICFILES_DIRS = [
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": DATA_DIR / "media"}},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Uploaded catalog workbooks and their marked copies, read by the job consumers: a folder
+    # every web server and worker shares (or S3-compatible storage) when they are several hosts.
+    "imports": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": DATA_DIR / "imports"}},
 }
 WHITENOISE_USE_FINDERS = True
 
@@ -164,6 +168,26 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "govdata@localhost")
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
+# Background jobs (huey): Redis in production, an SQLite file in the data dir otherwise. The
+# consumer is `govdata worker` (`govdata serve` starts one beside the web server). Immediate
+# mode runs each task synchronously in the enqueuing process (the tests use it).
+HUEY = {
+    "name": "govdata",
+    "huey_class": "huey.RedisHuey" if REDIS_URL else "huey.SqliteHuey",
+    "immediate": _env_bool("GOVDATA_TASKS_IMMEDIATE"),
+    **({"url": REDIS_URL} if REDIS_URL else {"filename": str(DATA_DIR / "tasks.sqlite3")}),
+    "consumer": {"workers": int(os.environ.get("GOVDATA_TASK_WORKERS", "1")), "worker_type": "thread"},
+}
+
+# Shared between processes (web servers and job consumers): job progress lives here.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(DATA_DIR / "cache")}
+    )
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -171,3 +195,18 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
 CATALOG_IMPORT_MAX_BYTES = int(os.environ.get("GOVDATA_CATALOG_IMPORT_MAX_BYTES", str(20_000_000)))
+
+# File resources: size limits in bytes. One limit for every file
+# (GOVDATA_MAX_FILE_BYTES) and per-category overrides from GOVDATA_MAX_FILE_BYTES_<CATEGORY>
+# for DOCUMENT, SPREADSHEET, IMAGE, AUDIO, VIDEO, ARCHIVE (video defaults higher).
+FILE_MAX_BYTES = int(os.environ.get("GOVDATA_MAX_FILE_BYTES", str(200 * 1024 * 1024)))
+FILE_MAX_BYTES_BY_CATEGORY = {
+    "video": 2 * 1024 * 1024 * 1024,
+    **{
+        category: int(os.environ[f"GOVDATA_MAX_FILE_BYTES_{category.upper()}"])
+        for category in ("document", "spreadsheet", "image", "audio", "video", "archive")
+        if os.environ.get(f"GOVDATA_MAX_FILE_BYTES_{category.upper()}")
+    },
+}
+# Upper-level data: the largest file an HTTP feed may download.
+FEED_MAX_BYTES = int(os.environ.get("GOVDATA_FEED_MAX_BYTES", str(2 * 1024 * 1024 * 1024)))

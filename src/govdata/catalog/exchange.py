@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 
-from .spreadsheet import CellError, WorkbookRejected, _check_archive
+from .spreadsheet import CellError, WorkbookRejected, check_archive
 from .vocab import DataType, FormatCategory, PlatformMode, ShareMethod, ShareType, UpdateCycle
 
 # The catalog columns of 《政务信息资源目录编制指南》, in its order and wording. These are a
@@ -172,7 +172,7 @@ def _parse_items(text: str) -> list[dict[str, Any]]:
 
 def parse_national(data: bytes) -> tuple[list[UpperLevelEntry], list[CellError]]:
     """Read a catalog in the national layout; problems are reported per cell."""
-    _check_archive(data)
+    check_archive(data)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:

@@ -239,3 +239,50 @@ class SearchIndexState(models.Model):
 
     version = models.BigIntegerField(default=0)
     token = models.CharField(max_length=32, default="")
+
+
+class CatalogImport(models.Model):
+    """One offline batch import (R-13.2), run as a background job: the uploaded workbook, where
+    the job is, and what came of it (the created entries, or every error with its cell)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        REJECTED = "rejected", _("Rejected")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Failed")
+
+    FINISHED = (Status.REJECTED, Status.DONE, Status.FAILED)
+
+    provider = models.ForeignKey("orgs.Department", on_delete=models.PROTECT, related_name="catalog_imports")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    file_name = models.CharField(_("file name"), max_length=255)
+    size = models.PositiveIntegerField(_("size"), default=0)
+    # Names in the "imports" storage: the upload (removed once the job has read it) and the
+    # workbook with the errors marked.
+    stored_name = models.CharField(max_length=255, blank=True)
+    marked_name = models.CharField(max_length=255, blank=True)
+    # The uploader's language: the job writes its messages in it.
+    language = models.CharField(max_length=12, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    created_count = models.PositiveIntegerField(_("entries created"), default=0)
+    created_entries = models.JSONField(default=list, blank=True)  # ids of the created entries
+    errors = models.JSONField(default=list, blank=True)  # [{sheet, row, column, reason}]
+    message = models.TextField(_("message"), blank=True)  # the file refused as a whole, or the failure
+    created_at = models.DateTimeField(_("uploaded at"))
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["provider", "-created_at"], name="catalog_import_recent_idx")]
+        verbose_name = _("catalog import")
+        verbose_name_plural = _("catalog imports")
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in self.FINISHED

@@ -5,7 +5,7 @@ from __future__ import annotations
 from govdata.orgs.models import Department, Role, User
 from govdata.orgs.permissions import has_department_role, has_role, oversees_department
 
-from .models import CatalogEntry, EntryVersion
+from .models import CatalogEntry, CatalogImport, EntryVersion
 
 
 def can_draft(user: User | None, provider: Department) -> bool:
@@ -67,3 +67,11 @@ def can_record_legal_change(user: User | None, entries: list[CatalogEntry]) -> b
 
 def can_import_upper_level(user: User | None) -> bool:
     return has_role(user, Role.BUREAU_ADMIN)
+
+
+def can_view_import(user: User | None, imp: CatalogImport) -> bool:
+    """A batch import, its errors and its marked workbook: the uploader (while still compiling
+    for that department) and the department's admins. (``selectors.imports_visible_to``.)"""
+    if can_submit(user, imp.provider):
+        return True
+    return user is not None and user.pk == imp.uploaded_by_id and can_draft(user, imp.provider)

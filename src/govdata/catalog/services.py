@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
 from django.db import transaction
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from govdata.audit.services import record
 from govdata.common import clock
 from govdata.common.actor import Actor
-from govdata.common.fsm import next_state
+from govdata.common.fsm import IllegalTransition, next_state
 from govdata.notifications.services import notify
 from govdata.orgs.models import Contact, Department
 from govdata.orgs.permissions import check
@@ -22,13 +30,32 @@ from govdata.workdays.calendar import local_date
 
 from . import permissions as perm
 from .diff import diff_versions
-from .models import CatalogEntry, Classification, DataItem, EntryVersion, LegalChange, LegalChangeEntry, QuarterlyReview
+from .models import (
+    CatalogEntry,
+    CatalogImport,
+    Classification,
+    DataItem,
+    EntryVersion,
+    LegalChange,
+    LegalChangeEntry,
+    QuarterlyReview,
+)
 from .search import index_entry
 from .rules import ITEM_FIELDS, VERSION_FIELDS, check_version
 from .selectors import quarter_of
-from .spreadsheet import CellError, ParsedEntry, WorkbookRejected, field_error_cells, mark_workbook, parse_workbook
+from .spreadsheet import (
+    CellError,
+    ParsedEntry,
+    WorkbookRejected,
+    check_archive,
+    field_error_cells,
+    mark_workbook,
+    parse_workbook,
+)
 from .exchange import FIELD_COLUMNS, SHEET, parse_national
 from .vocab import Origin, PriorityDomain
+
+logger = logging.getLogger(__name__)
 
 Status = EntryVersion.Status
 
@@ -357,6 +384,7 @@ class ImportResult:
     created: list[CatalogEntry]
     errors: list[CellError]
     marked_workbook: bytes | None = None
+    rows: int = 0  # entries found in the workbook
 
     @property
     def ok(self) -> bool:
@@ -396,8 +424,22 @@ def _resolve_references(parsed: ParsedEntry, provider: Department, lookups: dict
     return classification, problems
 
 
-def import_workbook(actor: Actor, provider: Department, data: bytes) -> ImportResult:
-    """Validate every row; import all of them, or none and return each error with its cell."""
+# Called as progress(phase, done, total) while an import works through the rows.
+Progress = Callable[[str, int, int], None]
+PROGRESS_EVERY = 50
+
+
+def _report(progress: Progress | None, phase: str, done: int, total: int) -> None:
+    if progress is not None and (done % PROGRESS_EVERY == 0 or done == total):
+        progress(phase, done, total)
+
+
+def import_workbook(actor: Actor, provider: Department, data: bytes, progress: Progress | None = None) -> ImportResult:
+    """Validate every row; import all of them, or none and return each error with its cell.
+
+    ``progress``, when given, is told every ``PROGRESS_EVERY`` rows how far the phase
+    ("validating", then "importing") has come: ``progress(phase, done, total)``; a rejected
+    workbook's errors are then marked in a copy of it (phase "marking", no counts)."""
     check(actor, perm.can_draft, provider)
     try:
         parsed_entries, errors = parse_workbook(data)
@@ -416,30 +458,235 @@ def import_workbook(actor: Actor, provider: Department, data: bytes) -> ImportRe
         }
     for contact in provider.contacts.filter(is_active=True):
         lookups["contacts"].setdefault(contact.name, []).append(contact)
-    for parsed in parsed_entries:
+    total = len(parsed_entries)
+    _report(progress, "validating", 0, total)
+    for done, parsed in enumerate(parsed_entries, start=1):
         classification, problems = _resolve_references(parsed, provider, lookups)
         items = _normalise_items(parsed.items)
         found = _problems(_normalise(parsed.values), items, classification, provider)
         for key, messages in problems.items():
             found.setdefault(key, []).extend(messages)
         errors += field_error_cells(parsed, found)
+        _report(progress, "validating", done, total)
     if errors:
         errors.sort(key=lambda e: (e.sheet, e.row))
-        record(actor, "catalog.import.rejected", department=provider, details={"errors": len(errors)}, rows=len(parsed_entries))
-        return ImportResult([], errors, mark_workbook(data, errors))
+        record(actor, "catalog.import.rejected", department=provider, details={"errors": len(errors)}, rows=total)
+        if progress is not None:
+            progress("marking", 0, 0)
+        return ImportResult([], errors, mark_workbook(data, errors), rows=total)
+    created = []
+    _report(progress, "importing", 0, total)
     with transaction.atomic():
-        created = [
-            create_entry(
-                actor,
-                provider,
-                lookups["classifications"][parsed.classification],
-                parsed.values,
-                parsed.items,
+        for parsed in parsed_entries:
+            created.append(
+                create_entry(
+                    actor,
+                    provider,
+                    lookups["classifications"][parsed.classification],
+                    parsed.values,
+                    parsed.items,
+                )
             )
-            for parsed in parsed_entries
-        ]
+            _report(progress, "importing", len(created), total)
         record(actor, "catalog.import", department=provider, rows=len(created), details={"codes": [e.code for e in created][:50]})
-    return ImportResult(created, [])
+    return ImportResult(created, [], rows=total)
+
+
+# --- the import as a background job (R-13.2) -------------------------------------------------
+
+ImportStatus = CatalogImport.Status
+
+# An import's life as data: (state, action) -> next state.
+IMPORT_TRANSITIONS = {
+    (ImportStatus.QUEUED, "start"): ImportStatus.RUNNING,
+    (ImportStatus.QUEUED, "fail"): ImportStatus.FAILED,  # the job could not even be queued
+    (ImportStatus.RUNNING, "reject"): ImportStatus.REJECTED,
+    (ImportStatus.RUNNING, "finish"): ImportStatus.DONE,
+    (ImportStatus.RUNNING, "fail"): ImportStatus.FAILED,
+}
+
+
+def import_storage():
+    """Where uploads and marked workbooks are kept: shared by web servers and job consumers."""
+    return storages["imports"]
+
+
+def _clean_file_name(filename: str) -> str:
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return name[-200:] or "workbook.xlsx"
+
+
+@transaction.atomic
+def start_import(actor: Actor, provider: Department, data: bytes, filename: str) -> CatalogImport:
+    """Accept a workbook for import and queue the job that checks and imports it.
+
+    What can be refused at once (too big, not an .xlsx) is refused here, naming ``file``; the
+    rows are checked by the job (``run_import``), which reports its progress and outcome."""
+    check(actor, perm.can_draft, provider)
+    limit = settings.CATALOG_IMPORT_MAX_BYTES
+    if len(data) > limit:
+        raise ValidationError({"file": _("The file is larger than %(mb)d MB.") % {"mb": limit // 1_000_000}})
+    try:
+        check_archive(data)
+    except WorkbookRejected as exc:
+        raise ValidationError({"file": str(exc)}) from None
+    name = _clean_file_name(filename)
+    stored = import_storage().save(f"{secrets.token_hex(16)}.xlsx", ContentFile(data))
+    imp = CatalogImport.objects.create(
+        provider=provider,
+        uploaded_by=actor.user,
+        file_name=name,
+        size=len(data),
+        stored_name=stored,
+        language=translation.get_language() or settings.LANGUAGE_CODE,
+        created_at=clock.now(),
+    )
+    record(actor, "catalog.import.start", imp, department=provider, details={"file": name, "bytes": len(data)})
+    # After commit: a consumer must find the row it is given.
+    transaction.on_commit(lambda: _enqueue(imp.pk))
+    return imp
+
+
+def _enqueue(import_id: int) -> None:
+    from .tasks import run_catalog_import
+
+    try:
+        run_catalog_import(import_id)
+    except Exception as exc:  # the queue (Redis, the tasks file) cannot be reached
+        logger.exception("catalog import %s could not be queued", import_id)
+        imp = CatalogImport.objects.filter(pk=import_id).first()
+        if imp is not None and imp.status == ImportStatus.QUEUED:
+            with translation.override(imp.language or settings.LANGUAGE_CODE):
+                message = _("The import could not be queued (%(error)s); please try again later.") % {
+                    "error": exc.__class__.__name__
+                }
+                _conclude(imp, "fail", Actor.platform(), message=message)
+
+
+def _advance(import_id: int, action: str, **fields: Any) -> CatalogImport | None:
+    """Move the import along the table (locked), with ``fields``; None when it is gone or the
+    move is not possible any more (e.g. another consumer took the job first)."""
+    with transaction.atomic():
+        imp = (
+            CatalogImport.objects.select_for_update(of=("self",))
+            .select_related("provider", "uploaded_by")
+            .filter(pk=import_id)
+            .first()
+        )
+        if imp is None:
+            return None
+        try:
+            imp.status = next_state(IMPORT_TRANSITIONS, imp.status, action)
+        except IllegalTransition:
+            return None
+        for name, value in fields.items():
+            setattr(imp, name, value)
+        imp.save(update_fields=["status", *fields])
+        return imp
+
+
+def run_import(import_id: int, progress: Progress | None = None) -> CatalogImport | None:
+    """The job: check and import a queued workbook as its uploader, and record the outcome.
+
+    ``import_workbook`` does the work in one transaction, so an unexpected error leaves nothing
+    half-written: the import is then marked failed with the error. Returns the import, or None
+    when there was nothing to do (unknown id, or already taken by another consumer)."""
+    imp = _advance(import_id, "start", started_at=clock.now())
+    if imp is None:
+        logger.warning("catalog import %s: not queued any more, nothing to do", import_id)
+        return None
+    if progress is not None:
+        progress("reading", 0, 0)
+    actor = Actor(user=imp.uploaded_by)
+    with translation.override(imp.language or settings.LANGUAGE_CODE):
+        try:
+            with import_storage().open(imp.stored_name, "rb") as upload:
+                data = upload.read()
+            result = import_workbook(actor, imp.provider, data, progress=progress)
+        except ValidationError as exc:  # the workbook as a whole is refused
+            message = "；".join(exc.messages)
+            record(actor, "catalog.import.rejected", imp, department=imp.provider, details={"reason": message})
+            return _conclude(imp, "reject", actor, message=message)
+        except PermissionDenied:
+            message = _("The uploader may no longer compile catalog entries for this department.")
+            return _conclude(imp, "fail", actor, message=message)
+        except Exception as exc:
+            logger.exception("catalog import %s failed", imp.pk)
+            return _conclude(imp, "fail", actor, message=f"{exc.__class__.__name__}: {exc}"[:2000])
+        return _conclude(imp, "reject" if result.errors else "finish", actor, result=result)
+
+
+def _conclude(
+    imp: CatalogImport, action: str, actor: Actor, *, result: ImportResult | None = None, message: str = ""
+) -> CatalogImport | None:
+    storage = import_storage()
+    fields: dict[str, Any] = {"finished_at": clock.now(), "message": message}
+    if result is not None:
+        fields["total_rows"] = result.rows
+        fields["errors"] = [asdict(error) for error in result.errors]
+        fields["created_count"] = len(result.created)
+        fields["created_entries"] = [entry.pk for entry in result.created]
+        if result.marked_workbook:
+            fields["marked_name"] = storage.save(
+                f"{imp.pk}-{secrets.token_hex(8)}-marked.xlsx", ContentFile(result.marked_workbook)
+            )
+    with transaction.atomic():
+        done = _advance(imp.pk, action, **fields)
+        if done is None:
+            return None
+        if action == "fail":
+            record(actor, "catalog.import.failed", done, department=done.provider, details={"error": message})
+        _notify_uploader(done)
+    if action != "fail" and done.stored_name:
+        # The upload has been read; what remains is the outcome (and the marked copy).
+        storage.delete(done.stored_name)
+        CatalogImport.objects.filter(pk=done.pk).update(stored_name="")
+        done.stored_name = ""
+    return done
+
+
+# Uploads kept after a failure, and marked workbooks, are removed this long after the job.
+IMPORT_FILES_KEEP_DAYS = 30
+
+
+def prune_import_files(days: int = IMPORT_FILES_KEEP_DAYS) -> int:
+    """Remove the files of imports finished more than ``days`` ago (the records stay, with
+    their errors); returns how many imports had files removed. Run daily by the consumer."""
+    storage = import_storage()
+    cutoff = clock.now() - dt.timedelta(days=days)
+    old = CatalogImport.objects.filter(finished_at__lt=cutoff).exclude(stored_name="", marked_name="")
+    count = 0
+    for imp in old.only("pk", "stored_name", "marked_name"):
+        for name in (imp.stored_name, imp.marked_name):
+            if name:
+                storage.delete(name)
+        CatalogImport.objects.filter(pk=imp.pk).update(stored_name="", marked_name="")
+        count += 1
+    return count
+
+
+def _notify_uploader(imp: CatalogImport) -> None:
+    file_name = imp.file_name if len(imp.file_name) <= 80 else imp.file_name[:77] + "…"
+    if imp.status == ImportStatus.DONE:
+        subject = translation.ngettext(
+            "Import finished: %(n)d entry of %(file)s created as a draft",
+            "Import finished: %(n)d entries of %(file)s created as drafts",
+            imp.created_count,
+        ) % {"n": imp.created_count, "file": file_name}
+    elif imp.status == ImportStatus.REJECTED:
+        subject = _("Import rejected, nothing was imported: %(file)s") % {"file": file_name}
+    else:
+        subject = _("Import failed, nothing was imported: %(file)s") % {"file": file_name}
+    body = imp.message
+    if imp.errors:
+        body = translation.ngettext("%(n)d problem found.", "%(n)d problems found.", len(imp.errors)) % {"n": len(imp.errors)}
+    notify(
+        subject=subject,
+        body=body,
+        link=reverse("catalog:import_status", args=[imp.pk]),
+        category="catalog.import",
+        users=[imp.uploaded_by],
+    )
 
 
 # --- upper-level exchange (R-11.2) ---------------------------------------------------------

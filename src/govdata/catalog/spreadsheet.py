@@ -236,7 +236,7 @@ def _export_value(ref: int, version: Any, column: Column) -> Any:
 # --- parsing -------------------------------------------------------------------------------
 
 
-def _check_archive(data: bytes) -> None:
+def check_archive(data: bytes) -> None:
     """Refuse what is not an xlsx, and zip bombs, before openpyxl inflates anything."""
     limit = settings.CATALOG_IMPORT_MAX_BYTES
     if len(data) > limit:
@@ -317,7 +317,7 @@ def _rows(workbook: Any, title: Any, columns: list[Column], errors: list[CellErr
 
 
 def parse_workbook(data: bytes) -> tuple[list[ParsedEntry], list[CellError]]:
-    _check_archive(data)
+    check_archive(data)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception as exc:  # openpyxl raises many types for damaged files

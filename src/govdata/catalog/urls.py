@@ -21,7 +21,9 @@ urlpatterns = [
     path("review/<int:pk>/", views.review_entry, name="review_entry"),
     path("import/", views.import_page, name="import"),
     path("import/template.xlsx", views.import_template, name="import_template"),
-    path("import/marked/<str:token>/", views.import_marked, name="import_marked"),
+    path("import/<int:pk>/", views.import_status, name="import_status"),
+    path("import/<int:pk>/progress/", views.import_progress, name="import_progress"),
+    path("import/<int:pk>/marked.xlsx", views.import_marked, name="import_marked"),
     path("maintenance/", views.maintenance, name="maintenance"),
     path("maintenance/legal-change/", views.legal_change, name="legal_change"),
 ]

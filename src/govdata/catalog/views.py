@@ -9,9 +9,6 @@ illegal workflow step (common.fsm.IllegalTransition) is shown as an error messag
 
 from __future__ import annotations
 
-import re
-import secrets
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,8 +61,6 @@ Status = EntryVersion.Status
 PER_PAGE = 20
 EXPORT_LIMIT = 20000
 MINE_PER_PAGE = 50
-TOKEN = re.compile(r"^[0-9a-f]{32}$")
-MARKED_KEEP_SECONDS = 24 * 3600
 ITEM_LABELS = {name: item_label(name) for name in ITEM_FIELDS}
 
 # --- helpers -------------------------------------------------------------------------------
@@ -675,27 +670,30 @@ def search(request):
 
 
 # --- batch import (R-13.2) -----------------------------------------------------------------
+# The upload is accepted (or refused at once when too big or not an .xlsx) and handed to a
+# background job; the status page follows the job with a progress bar refreshed by htmx.
+
+ERRORS_SHOWN = 1000
+CREATED_SHOWN = 200
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _imports_dir():
-    path = settings.DATA_DIR / "imports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def _import(request, pk: int):
+    """The import if the user may see it (uploader, department admins); else a 404."""
+    return get_object_or_404(selectors.imports_visible_to(request.user), pk=pk)
 
 
-def _store_marked(request, data: bytes) -> str:
-    """Keep a rejected workbook for its uploader only: the file name carries the user id."""
-    folder = _imports_dir()
-    cutoff = time.time() - MARKED_KEEP_SECONDS
-    for old in folder.glob("*.xlsx"):
-        try:
-            if old.stat().st_mtime < cutoff:
-                old.unlink()
-        except OSError:
-            pass
-    token = secrets.token_hex(16)
-    (folder / f"{request.user.pk}-{token}.xlsx").write_bytes(data)
-    return token
+def _import_context(imp) -> dict[str, Any]:
+    context: dict[str, Any] = {"imp": imp, "progress": selectors.import_progress(imp)}
+    if imp.status == imp.Status.DONE:
+        shown = imp.created_entries[:CREATED_SHOWN]
+        by_pk = CatalogEntry.objects.select_related("working", "published").in_bulk(shown)
+        context["created"] = [by_pk[pk] for pk in shown if pk in by_pk]
+        context["created_more"] = max(imp.created_count - len(shown), 0)
+    elif imp.status == imp.Status.REJECTED:
+        context["errors"] = imp.errors[:ERRORS_SHOWN]
+        context["errors_more"] = max(len(imp.errors) - ERRORS_SHOWN, 0)
+    return context
 
 
 @login_required
@@ -703,49 +701,63 @@ def import_page(request):
     user = request.user
     require(is_department_member(user) and perm.can_draft(user, user.department))
     form = ImportForm(request.POST or None, request.FILES or None)
-    context: dict[str, Any] = {"form": form, "max_mb": settings.CATALOG_IMPORT_MAX_BYTES // 1_000_000}
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         if upload.size > settings.CATALOG_IMPORT_MAX_BYTES:
-            form.add_error("file", _("The file is larger than %(mb)d MB.") % {"mb": context["max_mb"]})
+            # Refused before reading a large body into memory; the service says the same.
+            mb = settings.CATALOG_IMPORT_MAX_BYTES // 1_000_000
+            form.add_error("file", _("The file is larger than %(mb)d MB.") % {"mb": mb})
         else:
             try:
-                result = services.import_workbook(_actor(request), user.department, upload.read())
+                imp = services.start_import(_actor(request), user.department, upload.read(), upload.name)
             except ValidationError as error:
                 form.add_service_errors(error)
             else:
-                if result.ok:
-                    messages.success(request, _("%(n)d entries were imported as drafts.") % {"n": len(result.created)})
-                    context["created"] = result.created
-                else:
-                    context["errors"] = result.errors
-                    if result.marked_workbook:
-                        context["marked_token"] = _store_marked(request, result.marked_workbook)
+                return redirect("catalog:import_status", pk=imp.pk)
         form.mark_invalid()
-    return render(request, "catalog/import.html", context)
+    return render(
+        request,
+        "catalog/import.html",
+        {
+            "form": form,
+            "max_mb": settings.CATALOG_IMPORT_MAX_BYTES // 1_000_000,
+            "imports": selectors.recent_imports(user),
+        },
+    )
+
+
+@login_required
+def import_status(request, pk: int):
+    return render(request, "catalog/import_status.html", _import_context(_import(request, pk)))
+
+
+@login_required
+def import_progress(request, pk: int):
+    """The job panel alone, which htmx fetches every second while the job is not finished."""
+    return render(request, "catalog/_import_job.html", _import_context(_import(request, pk)))
 
 
 @login_required
 def import_template(request):
     require(perm.can_browse_catalog(request.user))
-    response = HttpResponse(
-        build_workbook(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
+    response = HttpResponse(build_workbook(), content_type=XLSX)
     response["Content-Disposition"] = 'attachment; filename="catalog-template.xlsx"'
     return response
 
 
 @login_required
-def import_marked(request, token: str):
-    if not TOKEN.match(token):
+def import_marked(request, pk: int):
+    """The rejected workbook with each bad cell marked: for those who may see the import."""
+    imp = _import(request, pk)
+    if not imp.marked_name:
         raise Http404
-    path = _imports_dir() / f"{request.user.pk}-{token}.xlsx"
-    if not path.is_file():
-        raise Http404
-    response = HttpResponse(
-        path.read_bytes(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response["Content-Disposition"] = 'attachment; filename="catalog-import-errors.xlsx"'
+    storage = services.import_storage()
+    try:
+        body = storage.open(imp.marked_name, "rb").read()
+    except FileNotFoundError:
+        raise Http404 from None
+    response = HttpResponse(body, content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="catalog-import-{imp.pk}-errors.xlsx"'
     return response
 
 

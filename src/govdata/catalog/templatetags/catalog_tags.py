@@ -27,6 +27,20 @@ def status_class(status: str) -> str:
     return STATUS_CLASSES.get(status, "text-bg-light")
 
 
+IMPORT_CLASSES = {
+    "queued": "text-bg-secondary",
+    "running": "text-bg-primary",
+    "rejected": "text-bg-danger",
+    "done": "text-bg-success",
+    "failed": "text-bg-dark",
+}
+
+
+@register.filter
+def import_class(status: str) -> str:
+    return IMPORT_CLASSES.get(status, "text-bg-light")
+
+
 @register.filter
 def share_class(value: str) -> str:
     return SHARE_CLASSES.get(value, "text-bg-light")

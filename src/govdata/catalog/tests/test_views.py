@@ -13,10 +13,11 @@ from openpyxl import load_workbook
 
 from govdata import testing as t
 from govdata.catalog import services
-from govdata.catalog.models import CatalogEntry, Classification, EntryVersion, LegalChange
+from govdata.catalog.models import CatalogEntry, CatalogImport, Classification, EntryVersion, LegalChange
 from govdata.catalog.seed import seed_classification
 
 from .test_import import good_entry, good_item, workbook
+from .test_import_jobs import import_files  # noqa: F401 (fixture)
 from .test_workflow import ITEMS, entry_values
 
 Status = EntryVersion.Status
@@ -380,11 +381,12 @@ def test_search_with_named_facets_sort_and_filters(client, yk, cls):
 
 
 @pytest.mark.req("R-13.2")
-def test_import_page_shows_the_errors_and_only_the_uploader_gets_the_marked_workbook(client, yk, cls, settings, tmp_path):
-    settings.DATA_DIR = tmp_path
+def test_import_page_shows_the_errors_and_only_the_uploader_gets_the_marked_workbook(
+    client, yk, cls, import_files, django_capture_on_commit_callbacks
+):
     client.force_login(yk.police_admin)
     page = html(client.get(reverse("catalog:import")))
-    assert "下载模板" in page
+    assert "下载模板" in page and 'id="recent-imports"' in page and "尚未导入过工作簿" in page
     template = client.get(reverse("catalog:import_template"))
     assert template.status_code == 200
     assert load_workbook(io.BytesIO(template.content)).sheetnames == ["目录", "信息项", "填写说明"]
@@ -392,10 +394,13 @@ def test_import_page_shows_the_errors_and_only_the_uploader_gets_the_marked_work
     bad = workbook([good_entry(1, contact=None), good_entry(2, contact=None, classification="999")], [good_item(1), good_item(2, code="1abc")])
     upload = io.BytesIO(bad)
     upload.name = "catalog.xlsx"
-    response = client.post(reverse("catalog:import"), {"file": upload})
-    assert response.status_code == 200
-    text = html(response)
-    assert 'id="import-errors"' in text and "没有导入任何内容" in text
+    # The upload is queued as a job (run here when the request's transaction commits) and the
+    # browser goes to the import's own page.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("catalog:import"), {"file": upload})
+    assert response.status_code == 302 and re.fullmatch(r"/catalog/import/\d+/", response["Location"])
+    text = html(client.get(response["Location"]))
+    assert "catalog.xlsx" in text and 'id="import-errors"' in text and "没有导入任何内容" in text
     table = text.split('id="import-errors"', 1)[1].split("</table>", 1)[0]
     assert "目录" in table and "分类代码" in table and "信息项" in table and "字段代码" in table and ">3<" in table
     assert CatalogEntry.objects.count() == 0
@@ -407,18 +412,27 @@ def test_import_page_shows_the_errors_and_only_the_uploader_gets_the_marked_work
 
     client.force_login(yk.police_staff)
     assert client.get(link).status_code == 404
+    assert client.get(response["Location"]).status_code == 404
     assert client.get("/catalog/import/marked/..%2F..%2Fsecret_key/").status_code == 404
-    assert client.get(reverse("catalog:import_marked", args=["0" * 32])).status_code == 404
+    assert client.get(reverse("catalog:import_marked", args=[999_999])).status_code == 404
 
     good = io.BytesIO(workbook([good_entry(1, contact=None)], [good_item(1), good_item(1, 2)]))
     good.name = "ok.xlsx"
-    text = html(client.post(reverse("catalog:import"), {"file": good}))
-    assert 'id="import-created"' in text and "202/000001" in text
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("catalog:import"), {"file": good})
+    text = html(client.get(response["Location"]))
+    assert 'id="import-created"' in text and "202/000001" in text and "hx-trigger" not in text
     assert CatalogEntry.objects.get().working.items.count() == 2
+    # The import page lists what the user may see of the department's imports.
+    page = html(client.get(reverse("catalog:import")))
+    assert "ok.xlsx" in page and "catalog.xlsx" not in page
+    client.force_login(yk.police_admin)
+    page = html(client.get(reverse("catalog:import")))
+    assert "ok.xlsx" in page and "catalog.xlsx" in page and "已导入" in page and "未通过" in page
 
 
 @pytest.mark.req("R-13.2")
-def test_import_refuses_big_and_foreign_files(client, yk, cls, settings):
+def test_import_refuses_big_and_foreign_files(client, yk, cls, settings, import_files):
     client.force_login(yk.police_admin)
     settings.CATALOG_IMPORT_MAX_BYTES = 1000
     upload = io.BytesIO(b"x" * 2000)
@@ -430,6 +444,8 @@ def test_import_refuses_big_and_foreign_files(client, yk, cls, settings):
     upload.name = "renamed.xlsx"
     text = html(client.post(reverse("catalog:import"), {"file": upload}))
     assert 'data-error-for="file"' in text and "xlsx" in text
+    # Refused at once: nothing was queued or stored.
+    assert not CatalogImport.objects.exists() and not import_files.exists()
     client.force_login(yk.bureau)
     assert client.get(reverse("catalog:import")).status_code == 403
 
