@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 HOST   ?= 127.0.0.1
+# The demo's interface resource calls the platform's own stand-in upstream (govdata.demo.upstream).
+export GOVDATA_DEMO_UPSTREAM_URL ?= http://127.0.0.1:$(PORT)
 
 .PHONY: setup run test browser demo clean
 
@@ -34,7 +36,7 @@ demo: setup
 
 run: setup
 	$(BIN)/govdata demo
-	$(BIN)/govdata serve --host $(HOST) --port $(PORT)
+	GOVDATA_DEMO_UPSTREAM=1 $(BIN)/govdata serve --host $(HOST) --port $(PORT)
 
 test: setup browser
 	$(BIN)/python scripts/run_tests.py $(ARGS)

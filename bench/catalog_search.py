@@ -184,7 +184,7 @@ def main() -> int:
             cursor.execute("ANALYZE")
 
     from govdata.catalog.models import CatalogEntry
-    from govdata.catalog.search import search
+    from govdata.catalog.search import score_cache, search
 
     all_ids = list(CatalogEntry.objects.values_list("pk", flat=True))
     search("")  # load the facet table once, as a running server has it
@@ -199,16 +199,21 @@ def main() -> int:
     baseline = measure(lambda: list(CatalogEntry.objects.in_bulk(rng.sample(all_ids, 20)).values()), args.queries)
     base_p50, base_p95 = percentile(baseline, 50), percentile(baseline, 95)
     print(f"\ncatalog search on {args.entries:,} entries, {connection.vendor}, {args.queries} queries per kind")
-    print(f"{'query':28} {'p50 ms':>8} {'p95 ms':>8} {'p95/baseline':>13}")
-    print(f"{'baseline: page of 20 by id':28} {base_p50:8.2f} {base_p95:8.2f} {1.0:13.1f}")
-    worst = 0.0
+    # "cold": the process's score cache is emptied before every query, as after a publish;
+    # "warm": words asked before are served from it, as for a running server's common words.
+    print(f"{'query':28} {'cache':>5} {'p50 ms':>8} {'p95 ms':>8} {'p95/baseline':>13}")
+    print(f"{'baseline: page of 20 by id':28} {'':>5} {base_p50:8.2f} {base_p95:8.2f} {1.0:13.1f}")
+    worst = {"cold": 0.0, "warm": 0.0}
     for label, fn in queries:
-        fn()  # warm caches
-        samples = measure(fn, args.queries)
-        p50, p95 = percentile(samples, 50), percentile(samples, 95)
-        worst = max(worst, p95)
-        print(f"{label:28} {p50:8.2f} {p95:8.2f} {p95 / base_p95:13.1f}")
-    print(f"worst p95 {worst:.1f} ms — goal <= 50 ms: {'met' if worst <= 50 else 'NOT met'}")
+        fn()  # warm the database's and the facet table's caches
+        for cache in ("cold", "warm"):
+            run = (lambda fn=fn: (score_cache.clear(), fn())) if cache == "cold" else fn
+            samples = measure(run, args.queries)
+            p50, p95 = percentile(samples, 50), percentile(samples, 95)
+            worst[cache] = max(worst[cache], p95)
+            print(f"{label:28} {cache:>5} {p50:8.2f} {p95:8.2f} {p95 / base_p95:13.1f}")
+    for cache, p95 in worst.items():
+        print(f"worst p95 {cache}: {p95:.1f} ms — goal <= 50 ms: {'met' if p95 <= 50 else 'NOT met'}")
     cleanup(args.db)
     return 0
 

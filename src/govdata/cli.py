@@ -167,6 +167,21 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_verify_document(args: argparse.Namespace) -> int:
+    """Offline: needs the platform's key in the data dir, not the database."""
+    _setup_django()
+    from govdata.common.digests import CHUNK
+    from govdata.sharing.services.receipts import verify
+
+    with open(args.file, "rb") as fh:
+        verdict = verify(iter(lambda: fh.read(CHUNK), b""), Path(args.receipt).read_bytes())
+    if verdict.valid:
+        print(f"valid: receipt {verdict.number} matches {args.file}")
+        return 0
+    print("NOT valid: " + " ".join(verdict.problems))
+    return 1
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     _setup_django()
     from django.core.management import execute_from_command_line
@@ -208,6 +223,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = commands.add_parser("audit", help="audit trail").add_subparsers(dest="sub", required=True)
     audit.add_parser("verify", help="check the hash chain").set_defaults(func=cmd_audit_verify)
+
+    verify_document = commands.add_parser(
+        "verify-document", help="check a file obtained through the platform against its signed receipt"
+    )
+    verify_document.add_argument("file")
+    verify_document.add_argument("receipt", help="the receipt (JSON) issued with the file")
+    verify_document.set_defaults(func=cmd_verify_document)
 
     commands.add_parser("compilemessages", help="compile the translations").set_defaults(func=cmd_compile)
 

@@ -54,6 +54,10 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.sitemaps",
+    # django-ninja's own copy of Swagger UI for the API docs: without the app, the docs page
+    # loads it from a CDN, which the extranet cannot reach.
+    "ninja",
     "huey.contrib.djhuey",
     "govdata.common",
     "govdata.orgs",
@@ -62,6 +66,8 @@ INSTALLED_APPS = [
     "govdata.notifications",
     "govdata.catalog",
     "govdata.datastore",
+    "govdata.sharing",
+    "govdata.opendata",
     "govdata.web",
 ]
 
@@ -210,3 +216,32 @@ FILE_MAX_BYTES_BY_CATEGORY = {
 }
 # Upper-level data: the largest file an HTTP feed may download.
 FEED_MAX_BYTES = int(os.environ.get("GOVDATA_FEED_MAX_BYTES", str(2 * 1024 * 1024 * 1024)))
+
+# Table loads (issue #4). Rows per push request from a registered system; the longest
+# cell a reader accepts; the xlsx zip-bomb guards: total inflated bytes and the worst ratio of
+# inflated to compressed size of any member.
+DATASTORE_PUSH_MAX_ROWS = int(os.environ.get("GOVDATA_PUSH_MAX_ROWS", str(100_000)))
+DATASTORE_MAX_CELL_CHARS = int(os.environ.get("GOVDATA_MAX_CELL_CHARS", str(1_000_000)))
+DATASTORE_XLSX_MAX_INFLATED_BYTES = int(os.environ.get("GOVDATA_XLSX_MAX_INFLATED_BYTES", str(2_000_000_000)))
+DATASTORE_XLSX_MAX_RATIO = int(os.environ.get("GOVDATA_XLSX_MAX_RATIO", "100"))
+
+# The demo's stand-in upstream interface (govdata.demo.upstream): served only when switched on
+# (`make run` does), and the platform's own address, which the demo registers as its URL.
+DEMO_UPSTREAM = _env_bool("GOVDATA_DEMO_UPSTREAM")
+DEMO_UPSTREAM_URL = os.environ.get("GOVDATA_DEMO_UPSTREAM_URL") or f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
+
+# The data gateway (issue #5): signed requests are accepted this many seconds either side of
+# the platform's clock; rate-limit counters live in Redis (shared by every app server) when
+# REDIS_URL is set, else in each process's memory.
+GATEWAY_SIGNATURE_WINDOW = int(os.environ.get("GOVDATA_GATEWAY_SIGNATURE_WINDOW", "300"))
+GATEWAY_RATE_LIMIT_STORAGE = os.environ.get("GOVDATA_GATEWAY_RATE_LIMIT_STORAGE") or REDIS_URL or "memory://"
+# The open API's fair-use limits (in the same counters): per client address for anonymous
+# callers, per user for callers with a personal API token.
+OPEN_API_ANON_RATE = os.environ.get("GOVDATA_OPEN_API_ANON_RATE", "60/minute")
+OPEN_API_TOKEN_RATE = os.environ.get("GOVDATA_OPEN_API_TOKEN_RATE", "600/minute")
+# A JSON push of DATASTORE_PUSH_MAX_ROWS rows is tens of megabytes; Django's 2.5 MB default
+# would refuse it with a bare 400 before the push service could say anything.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("GOVDATA_MAX_REQUEST_BYTES", str(64 * 1024 * 1024)))
+# The largest table file a department uploads for loading (it is kept on disk, then loaded by
+# a background job with flat memory).
+DATASTORE_UPLOAD_MAX_BYTES = int(os.environ.get("GOVDATA_MAX_UPLOAD_BYTES", str(5 * 1000 * 1000 * 1000)))

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
+from govdata.common.digests import sm3_hex
 
 from .models import GENESIS_HASH, AuditEvent, ChainHead
 
@@ -34,12 +34,6 @@ HASHED_FIELDS = (
     "client_ip",
     "prev_hash",
 )
-
-
-def sm3_hex(data: bytes) -> str:
-    digest = hashes.Hash(hashes.SM3())
-    digest.update(data)
-    return digest.finalize().hex()
 
 
 def canonical_bytes(values: dict[str, Any]) -> bytes:

@@ -28,7 +28,10 @@ from django.views.decorators.http import require_POST
 from govdata.common import clock
 from govdata.common.actor import Actor
 from govdata.common.fsm import IllegalTransition
+from govdata.datastore import selectors as datastore_selectors
+from govdata.datastore.permissions import can_mount
 from govdata.orgs.permissions import require
+from govdata.sharing.permissions import can_request
 
 from . import exports, selectors, services
 from . import permissions as perm
@@ -430,6 +433,10 @@ def entry_detail(request, pk: int):
         "reviewer": reviewer,
         "return_form": ReturnForm() if reviewer else None,
         "publish_form": PublishForm() if reviewer else None,
+        "resources": datastore_selectors.entry_resources(user, entry.pk),
+        "can_mount": entry.published is not None and can_mount(user, entry),
+        "can_request": entry.published is not None and can_request(user, entry),
+        "can_use_data": is_department_member(user),
     }
     return render(request, "catalog/entry_detail.html", context)
 

@@ -84,3 +84,19 @@ def validate_id_number(value: str) -> None:
 
 def validate_mobile(value: str) -> None:
     _raise_if(mobile_problem(value))
+
+
+def validate_period(start: dt.date | None, end: dt.date | None) -> None:
+    """A period of use asked for (share requests, open-data applications): both ends given,
+    in order, and not already over on the platform's clock."""
+    problems = {}
+    if start is None:
+        problems["period_start"] = _("This field is required.")
+    if end is None:
+        problems["period_end"] = _("This field is required.")
+    if not problems and end < start:
+        problems["period_end"] = _("The period ends before it starts.")
+    if not problems and end < clock.today():
+        problems["period_end"] = _("The period is already over.")
+    if problems:
+        raise ValidationError(problems)

@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from govdata.audit.chain import sm3_hex
+from govdata.common.digests import sm3_hex
 
 KEY_ENV = "GOVDATA_DATA_KEY"
 VERSION = "v1"

@@ -53,7 +53,7 @@ from django.utils.translation import gettext as _
 
 from govdata.catalog.vocab import DataType
 
-from . import masking
+from . import masking, tables
 from . import query as q
 from .models import Mask, Resource
 
@@ -303,7 +303,7 @@ def _csv_copy(ex: Export, titles: list[str], chunk_rows: int, buffer_bytes: int)
     statement = sa.select(*(sql_text(plan, f) for f in plan.fields)).select_from(plan.table)
     if plan.where:
         statement = statement.where(*plan.where)
-    sql, params = q.compile_statement(statement.order_by(*plan.order_by))
+    sql, params = tables.compile_statement(statement.order_by(*plan.order_by))
     yield _header(titles).encode()
     with connection.cursor() as cursor:
         # Django's psycopg cursor binds client-side, which is what COPY needs: it takes no

@@ -15,6 +15,8 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db.models import Q
+
 from govdata.catalog.vocab import UpdateCycle
 from govdata.common import clock
 from govdata.orgs.models import User
@@ -99,12 +101,16 @@ def stale_resources(user: User | None, now: dt.datetime | None = None) -> list[F
     """Published table resources past their due date that ``user`` answers for or oversees:
     the provider's own (department users), its region's (region admins), all of them (the
     bureau, evaluators). Most overdue first."""
+    return all_stale(now, department_scope(user, "entry__provider__"))
+
+
+def all_stale(now: dt.datetime | None = None, scope: Q | None = None) -> list[Freshness]:
+    """Every published table resource past its due date (within ``scope``), most overdue first."""
     now = now or clock.now()
-    candidates = (
-        Resource.objects.filter(kind=Resource.Kind.TABLE, status=Resource.Status.PUBLISHED)
-        .filter(department_scope(user, "entry__provider__"))
-        .select_related("entry__published", "entry__provider")
-    )
+    candidates = Resource.objects.filter(kind=Resource.Kind.TABLE, status=Resource.Status.PUBLISHED)
+    if scope is not None:
+        candidates = candidates.filter(scope)
+    candidates = candidates.select_related("entry__published", "entry__provider")
     stale = [f for f in (freshness(resource, now) for resource in candidates) if f.stale]
     stale.sort(key=lambda f: (f.next_due, f.resource.pk))
     return stale

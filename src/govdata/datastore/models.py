@@ -29,7 +29,8 @@ class Resource(models.Model):
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.DRAFT)
     return_reason = models.TextField(_("reason for return"), blank=True)
     suspend_reason = models.TextField(_("reason for suspension"), blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Empty when the platform itself mounted the resource (the demo loader, a job).
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField()
     submitted_at = models.DateTimeField(null=True, blank=True)
     reviewed_by = models.ForeignKey(
@@ -42,6 +43,8 @@ class Resource(models.Model):
     )
     last_loaded_at = models.DateTimeField(null=True, blank=True)
     row_count = models.BigIntegerField(default=0)
+    # The due date the provider was last told it missed: one notice per missed load, not one a day.
+    stale_notice_for = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["entry", "name"]

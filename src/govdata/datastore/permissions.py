@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from govdata.catalog.models import CatalogEntry
+from govdata.catalog.navigation import is_department_member
 from govdata.catalog.permissions import can_browse_catalog
 from govdata.orgs.models import Role, User
 from govdata.orgs.permissions import has_department_role, is_bureau_admin
@@ -42,3 +43,14 @@ def can_read_rows(user: User | None, resource: Resource) -> bool:
     """Rows (preview, query, export) for now: the provider and the bureau's reviewers. The
     sharing issue (#5) widens this through grants and unconditional sharing."""
     return has_department_role(user, resource.entry.provider_id) or is_bureau_admin(user)
+
+
+def can_unmask(user: User | None, resource: Resource) -> bool:
+    """Values whole, masking rules off: the provider's own officers only; the bureau always
+    reviews masked rows."""
+    return can_load(user, resource)
+
+
+def can_open_resources(user: User | None) -> bool:
+    """The "our data resources" page: a department's people for their own, the bureau for all."""
+    return is_department_member(user) or is_bureau_admin(user)

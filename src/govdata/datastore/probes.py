@@ -1,6 +1,6 @@
 """Calling a registered upstream interface to see whether it answers (the health probe).
 
-Only this module turns stored credentials back into plaintext (:func:`_credentials`), and only
+Only this module turns stored credentials back into plaintext (:func:`credentials`), and only
 for the length of one request. Error texts are written by us, never copied from the HTTP
 library, whose messages include the URL (and with it a token sent as a query parameter).
 """
@@ -38,13 +38,15 @@ def credentials_context(endpoint: ApiEndpoint) -> str:
     return f"datastore.api:{endpoint.resource_id}"
 
 
-def _credentials(endpoint: ApiEndpoint) -> Any:
+def credentials(endpoint: ApiEndpoint) -> Any:
+    """The stored credential in plaintext: for a request to the upstream, never for display."""
     if not endpoint.credentials:
         return None
     return json.loads(crypto.decrypt(endpoint.credentials, context=credentials_context(endpoint)))
 
 
-def _request_parts(endpoint: ApiEndpoint, secret: Any) -> dict[str, Any]:
+def request_parts(endpoint: ApiEndpoint, secret: Any) -> dict[str, Any]:
+    """Headers, query parameters or basic auth that carry ``secret`` the way the endpoint says."""
     parts: dict[str, Any] = {"headers": {"User-Agent": USER_AGENT, "Accept": "application/json, */*;q=0.5"}}
     if endpoint.auth == Auth.HEADER:
         parts["headers"][endpoint.auth_name] = secret
@@ -56,12 +58,13 @@ def _request_parts(endpoint: ApiEndpoint, secret: Any) -> dict[str, Any]:
     return parts
 
 
-def _scrub(text: str, secret: Any) -> str:
+def scrub(text: str, secret: Any) -> str:
+    """``text`` without any value of the credential, should an upstream echo it."""
     values = [secret] if isinstance(secret, str) else list(secret.values()) if isinstance(secret, dict) else []
     for value in values:
         if value:
             text = text.replace(str(value), "***")
-    return text[:MAX_ERROR]
+    return text
 
 
 def call(endpoint: ApiEndpoint) -> ProbeResult:
@@ -74,7 +77,7 @@ def call(endpoint: ApiEndpoint) -> ProbeResult:
         return int((time.monotonic() - started) * 1000)
 
     try:
-        secret = _credentials(endpoint)
+        secret = credentials(endpoint)
     except crypto.DecryptionError as exc:
         return ProbeResult(False, None, 0, str(exc)[:MAX_ERROR])
     method = "GET" if endpoint.method == ApiEndpoint.Method.GET else "HEAD"
@@ -86,7 +89,7 @@ def call(endpoint: ApiEndpoint) -> ProbeResult:
             timeout=(timeout, timeout),
             allow_redirects=False,
             stream=True,
-            **_request_parts(endpoint, secret),
+            **request_parts(endpoint, secret),
         ) as response:
             if method == "GET":
                 response.raw.read(BODY_PEEK, decode_content=False)  # the upstream must also send data
@@ -104,7 +107,7 @@ def call(endpoint: ApiEndpoint) -> ProbeResult:
     except Urllib3Error:
         return ProbeResult(False, None, elapsed(), "The connection broke while the upstream was answering.")
     except Exception as exc:  # noqa: BLE001 - a probe reports, it does not crash its caller
-        return ProbeResult(False, None, elapsed(), _scrub(f"Request failed: {type(exc).__name__}.", secret))
+        return ProbeResult(False, None, elapsed(), scrub(f"Request failed: {type(exc).__name__}.", secret)[:MAX_ERROR])
     ms = elapsed()
     if 200 <= status < 300:
         return ProbeResult(True, status, ms)
@@ -117,4 +120,4 @@ def call(endpoint: ApiEndpoint) -> ProbeResult:
         text = f"The upstream redirects (HTTP {status}) to {location}; register the final address."
     else:
         text = f"The upstream answered HTTP {status} {reason}".strip() + "."
-    return ProbeResult(False, status, ms, _scrub(text, secret))
+    return ProbeResult(False, status, ms, scrub(text, secret)[:MAX_ERROR])

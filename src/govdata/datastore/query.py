@@ -185,27 +185,8 @@ class Result:
 # --- statements on Django's connection ------------------------------------------------------
 
 
-@lru_cache(maxsize=4)
-def _dialect(vendor: str) -> sa.engine.Dialect:
-    # One dialect instance per database: it caches its type adaptations, which makes every
-    # later compile several times cheaper than with a fresh ``tables.dialect()``.
-    return tables.dialect()
-
-
-def compile_statement(statement: Any) -> tuple[str, Any]:
-    """SQL text and parameters of a SQLAlchemy statement for Django's connection: values stay
-    bound parameters (``IN`` lists are expanded into one parameter each)."""
-    compiled = statement.compile(dialect=_dialect(connection.vendor), compile_kwargs={"render_postcompile": True})
-    if compiled.positiontup is not None:
-        return str(compiled), [compiled.params[name] for name in compiled.positiontup]
-    return str(compiled), compiled.params
-
-
 def fetch(statement: Any) -> list[tuple]:
-    sql, params = compile_statement(statement)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+    return tables.execute(statement) or []
 
 
 # --- reading values from the database -------------------------------------------------------
@@ -943,7 +924,7 @@ def count(plan: Plan, bound: int | None = None) -> int:
 
 def estimate(plan: Plan) -> tuple[int, str]:
     """PostgreSQL's planner estimate of the matching rows; exact when it is small."""
-    sql, params = compile_statement(_filtered(plan, plan.row_id))
+    sql, params = tables.compile_statement(_filtered(plan, plan.row_id))
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
         document = cursor.fetchone()[0]
@@ -965,7 +946,7 @@ def iterate_tuples(plan: Plan, *, chunk_rows: int = CHUNK_ROWS, raw: bool = Fals
     first copy the whole result on the server), ``fetchmany`` on SQLite. Consume it or close
     it before opening another transaction on the connection."""
     plan_all = Plan(**{**plan.__dict__, "after": None, "offset": 0})
-    sql, params = compile_statement(select(plan_all, page=False))
+    sql, params = tables.compile_statement(select(plan_all, page=False))
     convert = plan.convert
     if connection.vendor == "postgresql":
         with transaction.atomic(), connection.chunked_cursor() as cursor:
@@ -1098,7 +1079,6 @@ __all__ = [
     "QueryError",
     "Result",
     "as_text",
-    "compile_statement",
     "count",
     "estimate",
     "iterate",

@@ -46,17 +46,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from cryptography.hazmat.primitives import hashes
 from django.conf import settings
 from django.utils.translation import gettext as _
+
+from govdata.common.digests import sm3, sm3_hex, sm3_of_stream
 
 from .validation import CellProblem, shown, storable
 
 SNIFF_BYTES = 64 * 1024
 BUFFER_BYTES = 1 << 20
-DEFAULT_MAX_CELL_CHARS = 1_000_000
-DEFAULT_XLSX_MAX_INFLATED = 2_000_000_000
-DEFAULT_XLSX_MAX_RATIO = 100
 RATIO_CHECK_FROM = 1_000_000  # members smaller than this may compress as well as they like
 
 # File-level problem codes.
@@ -89,7 +87,7 @@ FORMAT_NAMES = {"csv": "CSV", "xlsx": "Excel (.xlsx)", "jsonl": "JSON lines", "x
 
 
 def max_cell_chars() -> int:
-    return int(getattr(settings, "DATASTORE_MAX_CELL_CHARS", DEFAULT_MAX_CELL_CHARS))
+    return settings.DATASTORE_MAX_CELL_CHARS
 
 
 class FileRejected(Exception):
@@ -156,7 +154,7 @@ class HashingRaw(io.RawIOBase):
     def __init__(self, fh: BinaryIO):
         super().__init__()
         self._fh = fh
-        self.digest = hashes.Hash(hashes.SM3())
+        self.digest = sm3()
         self.consumed = 0
 
     def readable(self) -> bool:
@@ -178,21 +176,6 @@ class HashingRaw(io.RawIOBase):
             self.digest.update(chunk)
             self.consumed += len(chunk)
         return self.digest.finalize().hex()
-
-
-def sm3_of_file(fh: BinaryIO) -> str:
-    fh.seek(0)
-    digest = hashes.Hash(hashes.SM3())
-    for chunk in iter(lambda: fh.read(BUFFER_BYTES), b""):
-        digest.update(chunk)
-    fh.seek(0)
-    return digest.finalize().hex()
-
-
-def sm3_of_bytes(data: bytes) -> str:
-    digest = hashes.Hash(hashes.SM3())
-    digest.update(data)
-    return digest.finalize().hex()
 
 
 # --- what the file is -----------------------------------------------------------------------
@@ -789,8 +772,8 @@ class JsonLinesReader(_TextReader):
 
 def check_archive(fh: BinaryIO, size: int) -> None:
     """Refuse what is not an xlsx, and zip bombs, before openpyxl inflates anything."""
-    limit = int(getattr(settings, "DATASTORE_XLSX_MAX_INFLATED_BYTES", DEFAULT_XLSX_MAX_INFLATED))
-    ratio = int(getattr(settings, "DATASTORE_XLSX_MAX_RATIO", DEFAULT_XLSX_MAX_RATIO))
+    limit = settings.DATASTORE_XLSX_MAX_INFLATED_BYTES
+    ratio = settings.DATASTORE_XLSX_MAX_RATIO
     fh.seek(0)
     try:
         archive = zipfile.ZipFile(fh)
@@ -823,7 +806,7 @@ class XlsxReader(TableReader):
     def __init__(self, fh: BinaryIO, size: int, columns: Sequence[Any], max_cell: int):
         self.max_cell = max_cell
         check_archive(fh, size)
-        self._digest = sm3_of_file(fh)
+        self._digest = sm3_of_stream(fh)
         import openpyxl
 
         try:
@@ -928,7 +911,7 @@ class PushedRows(TableReader):
         self.layout = self.rows.layout
         self.number = 0
         payload = json.dumps(list(rows), ensure_ascii=False, sort_keys=True, default=str, separators=(",", ":"))
-        self._digest = sm3_of_bytes(payload.encode("utf-8", "backslashreplace"))
+        self._digest = sm3_hex(payload.encode("utf-8", "backslashreplace"))
 
     def progress(self) -> tuple[int, int]:
         return self.number, len(self.items)

@@ -8,6 +8,7 @@ share one transaction. On PostgreSQL the tables live in the schema ``datastore``
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,8 +36,15 @@ SQL_TYPES = {
 }
 
 
+@lru_cache(maxsize=4)
+def _dialect(vendor: str) -> sa.engine.Dialect:
+    # One dialect instance per database: it caches its type adaptations, which makes every
+    # later compile several times cheaper than with a fresh dialect.
+    return postgresql.dialect() if vendor == "postgresql" else sqlite.dialect()
+
+
 def dialect() -> sa.engine.Dialect:
-    return postgresql.dialect() if connection.vendor == "postgresql" else sqlite.dialect()
+    return _dialect(connection.vendor)
 
 
 def schema() -> str | None:
@@ -59,14 +67,22 @@ def table_for(name: str, columns: Iterable[Any]) -> sa.Table:
     return table
 
 
-def execute(statement: Any, params: Any = None) -> Any:
-    """Compile ``statement`` for the current database and run it on Django's connection."""
-    compiled = statement.compile(dialect=dialect())
+def compile_statement(statement: Any) -> tuple[str, Any]:
+    """SQL text and parameters of a SQLAlchemy statement for Django's connection: values stay
+    bound parameters (``IN`` lists are expanded into one parameter each). SQLite's dialect
+    numbers its parameters by position, so they are handed over as a list in that order."""
+    compiled = statement.compile(dialect=dialect(), compile_kwargs={"render_postcompile": True})
+    if getattr(compiled, "positiontup", None) is not None:  # DDL compilers have none
+        return str(compiled), [compiled.params[name] for name in compiled.positiontup]
+    return str(compiled), compiled.params or None
+
+
+def execute(statement: Any) -> list[tuple] | None:
+    """Compile ``statement`` for the current database and run it on Django's connection: the
+    rows it returns, or None for a statement without a result."""
+    sql, params = compile_statement(statement)
     with connection.cursor() as cursor:
-        if params is None:
-            cursor.execute(str(compiled), compiled.params or None)
-        else:
-            cursor.execute(str(compiled), params)
+        cursor.execute(sql, params)
         return cursor.fetchall() if cursor.description else None
 
 

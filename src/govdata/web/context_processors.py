@@ -6,14 +6,23 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from govdata.catalog.navigation import nav_items as catalog_nav_items
+from govdata.datastore.permissions import can_open_resources
 from govdata.notifications.selectors import unread_count
+from govdata.opendata.account_views import nav_items as open_nav_items
 from govdata.orgs import permissions as perm
 from govdata.orgs.models import Role
+from govdata.sharing.views import home_url as sharing_home_url
 
 
 def nav_items(user) -> list[tuple[str, str]]:
     items = [(_("Dashboard"), reverse("web:dashboard"))]
     items += catalog_nav_items(user)
+    if can_open_resources(user):
+        items.append((_("Data resources"), reverse("datastore:mine")))
+    sharing_home = sharing_home_url(user)
+    if sharing_home:
+        items.append((_("Data sharing"), sharing_home))
+    items += open_nav_items(user)
     if user.department_id and perm.has_department_role(user, user.department_id):
         items.append((_("My department"), reverse("orgs:department", args=[user.department_id])))
     if perm.has_role(user, Role.BUREAU_ADMIN, Role.REGION_ADMIN, Role.EVALUATOR):

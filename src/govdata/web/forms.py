@@ -52,9 +52,13 @@ class BootstrapForm(forms.Form):
         self.mark_invalid()
         return rest
 
-    def show_service_errors(self, error: ValidationError) -> None:
+    def show_service_errors(self, error: ValidationError, *, name_fields: bool = True) -> None:
         """Like :meth:`add_service_errors`, with errors on fields the form lacks shown
-        form-wide, naming the field."""
+        form-wide, naming the field — or, with ``name_fields=False``, as they are (for
+        messages that already say what they are about, e.g. the resource or entry as a whole)."""
         rest = self.add_service_errors(error)
         if rest:
-            self.add_error(None, [f"{name}: {message}" for name, messages in rest.items() for message in messages])
+            self.add_error(
+                None,
+                [f"{name}: {message}" if name_fields else message for name, messages in rest.items() for message in messages],
+            )

@@ -21,7 +21,8 @@ class LoginForm(forms.Form):
     password = forms.CharField(label=_("Password"), widget=forms.PasswordInput)
 
 
-def login_view(request):
+def login_view(request, template_name: str = "web/login.html", landing: str = "web:dashboard"):
+    """Sign in with lockout. The open portal mounts it with its own page and landing."""
     form = LoginForm(request.POST or None)
     next_url = request.POST.get("next") or request.GET.get("next") or ""
     if request.method == "POST" and form.is_valid():
@@ -35,16 +36,16 @@ def login_view(request):
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
                 next_url = ""
-            return redirect(next_url or "web:dashboard")
-    return render(request, "web/login.html", {"form": form, "next": next_url})
+            return redirect(next_url or landing)
+    return render(request, template_name, {"form": form, "next": next_url})
 
 
 @require_POST
-def logout_view(request):
+def logout_view(request, landing: str = "web:login"):
     if request.user.is_authenticated:
         org_services.record_logout(Actor.from_request(request))
     logout(request)
-    return redirect("web:login")
+    return redirect(landing)
 
 
 @login_required

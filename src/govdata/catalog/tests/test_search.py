@@ -93,3 +93,41 @@ def test_sorts_and_filters_agree_with_facets(catalog):
         for value, n in counts.items():
             assert search.search("信息", {facet: [value]}).total == n, (facet, value)
     assert search.search("信息", {"share_type": ["unconditional"]}, limit=1, offset=1).entries == []
+
+
+@pytest.mark.req("R-16.1")
+def test_pages_follow_relevance_then_newest_exactly_as_a_full_sort(catalog, yk):
+    for i in range(7):  # many ties: same words, same length
+        services.publish(
+            t.actor(yk.bureau),
+            _submitted(yk, name=f"户籍迁移记录{i}", summary="户籍迁移"),
+        )
+    table = search.facet_table()
+    scores = search._scores(search.tokens("户籍"))
+    expected = sorted(scores, key=lambda i: (scores[i], table.newest[i], -i))
+    expected_entries = [table.entry[i] for i in expected]
+    seen = []
+    for offset in range(0, len(expected) + 3, 3):
+        seen += [e.pk for e in search.search("户籍", offset=offset, limit=3).entries]
+    assert seen == expected_entries and len(seen) == 8
+    assert search._first(0, expected, scores, lambda i: i) == []
+
+
+@pytest.mark.req("R-16.1")
+def test_repeated_words_are_served_from_the_score_cache_until_the_index_changes(catalog, yk, django_assert_num_queries):
+    search.score_cache.clear()
+    assert search.search("低保").total == 1
+    # the index state, the page's entries: no scoring query the second time
+    with django_assert_num_queries(2):
+        assert search.search("低保").total == 1
+    services.publish(t.actor(yk.bureau), _submitted(yk, name="低保边缘家庭信息", summary="低保边缘"))
+    assert search.search("低保").total == 2  # a publish changes the state: scored afresh
+
+
+def _submitted(yk, **values):
+    seed_classification(Classification)
+    entry = services.create_entry(
+        t.actor(yk.civil_admin), yk.civil, Classification.objects.get(code="202"), entry_values(**values), ITEMS
+    )
+    services.submit(t.actor(yk.civil_admin), entry)
+    return entry

@@ -22,6 +22,7 @@ from govdata.orgs.selectors import overseers_of
 
 from .. import permissions as perm
 from .. import tables
+from ..freshness import all_stale
 from ..models import Check, Mask, Resource, ResourceColumn
 
 Status = Resource.Status
@@ -161,7 +162,8 @@ def _decide(actor: Actor, resource: Resource, action: str, reason: str = "") -> 
         resource.return_reason = reason.strip()
     if action == "suspend":
         resource.suspend_reason = reason.strip()
-    resource.save()
+    # Only the workflow's fields: a load may have changed the row count meanwhile.
+    resource.save(update_fields=["status", "reviewed_by", "reviewed_at", "return_reason", "suspend_reason"])
     _event(actor, action, resource, reason=reason.strip())
     notify(
         subject=_("Resource %(name)s: %(status)s") % {"name": resource.name, "status": resource.get_status_display()},
@@ -191,3 +193,34 @@ def suspend(actor: Actor, resource: Resource, reason: str) -> Resource:
 @transaction.atomic
 def resume(actor: Actor, resource: Resource) -> Resource:
     return _decide(actor, resource, "resume")
+
+
+def flag_stale_resources() -> list[Resource]:
+    """Tell each provider about its published tables that missed their update cycle (R-21.1),
+    once per missed due date; the bureau reads the same list from ``freshness``. The body of a
+    daily job."""
+    flagged = []
+    for fresh in all_stale():
+        resource = fresh.resource
+        if resource.stale_notice_for == fresh.next_due:
+            continue
+        with transaction.atomic():
+            Resource.objects.filter(pk=resource.pk).update(stale_notice_for=fresh.next_due)
+            resource.stale_notice_for = fresh.next_due
+            record(
+                Actor.platform(),
+                "datastore.resource.stale",
+                resource,
+                department=resource.entry.provider,
+                details={"due": fresh.next_due.isoformat()},
+            )
+            notify(
+                subject=_("Data overdue: %(name)s") % {"name": resource.name},
+                body=_("The next load was due by %(due)s under the update cycle of the catalog entry.")
+                % {"due": fresh.next_due.astimezone(clock.SHANGHAI).strftime("%Y-%m-%d %H:%M")},
+                link=f"/datastore/resources/{resource.pk}/",
+                category="datastore.stale",
+                departments=[resource.entry.provider],
+            )
+        flagged.append(resource)
+    return flagged

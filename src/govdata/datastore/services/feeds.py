@@ -26,7 +26,6 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import requests
-from cryptography.hazmat.primitives import hashes
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
@@ -37,6 +36,7 @@ from django.utils.translation import gettext as _
 from govdata.audit.services import record
 from govdata.common import clock
 from govdata.common.actor import Actor
+from govdata.common.digests import sm3, sm3_of_file
 from govdata.orgs.models import Role, User
 from govdata.orgs.permissions import check, has_department_role, is_bureau_admin
 
@@ -153,14 +153,6 @@ def newest_file(folder: Path) -> Path | None:
     return found
 
 
-def _sm3_of(path: Path) -> str:
-    digest = hashes.Hash(hashes.SM3())
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.finalize().hex()
-
-
 def _filename_from(response: requests.Response, url: str) -> str:
     disposition = response.headers.get("Content-Disposition", "")
     match = re.search(r"filename\*=(?:UTF-8'')?([^;]+)", disposition, re.I) or re.search(
@@ -175,7 +167,7 @@ def _filename_from(response: requests.Response, url: str) -> str:
 def _download(url: str) -> Iterator[tuple[Path, str, str]]:
     """The answer of ``url`` in a temporary file: (path, file name, SM3)."""
     limit = settings.FEED_MAX_BYTES
-    digest = hashes.Hash(hashes.SM3())
+    digest = sm3()
     with tempfile.TemporaryDirectory(dir=settings.FILE_UPLOAD_TEMP_DIR) as folder:
         try:
             with requests.get(url, stream=True, timeout=(HTTP_TIMEOUT, HTTP_TIMEOUT), allow_redirects=True) as response:
@@ -249,23 +241,27 @@ def _source(feed: UpstreamFeed) -> Iterator[tuple[Path, str, str] | None]:
         except ValidationError as exc:
             raise FeedError("; ".join(exc.messages)) from None
         path = newest_file(folder)
-        yield None if path is None else (path, path.name, _sm3_of(path))
+        yield None if path is None else (path, path.name, sm3_of_file(path))
     else:
         with _download(feed.location) as downloaded:
             yield downloaded
 
 
-def run_feed(resource: Resource, *, _due_before: dt.datetime | None = None) -> DataVersion | None:
+def run_feed(
+    resource: Resource, *, actor: Actor | None = None, _due_before: dt.datetime | None = None
+) -> DataVersion | None:
     """Check the feed once. Returns the data version of the load when a new file was loaded
     (its status says whether validation accepted it), else None: nothing new, another runner
     is on it, or the upstream could not be read (then ``last_error`` says why).
 
     ``last_checked_at`` is set on every check, ``last_success_at`` when new data was loaded,
-    ``last_error`` is cleared by any run that went without error."""
+    ``last_error`` is cleared by any run that went without error. ``actor``: the person who
+    asked for the run (they must be allowed to configure the feed); the platform by default."""
+    actor = actor or Actor.platform()
+    check(actor, can_configure_feed, resource)
     feed = UpstreamFeed.objects.select_related("resource__entry").get(resource=resource)
     if not _claim(feed, clock.now(), _due_before):
         return None
-    actor = Actor.platform()
     try:
         with _source(feed) as found:
             if found is None:
@@ -276,7 +272,8 @@ def run_feed(resource: Resource, *, _due_before: dt.datetime | None = None) -> D
             if _already_loaded(resource, feed.mode, digest):
                 _finish(feed)
                 return None
-            version = _load_table()(actor, resource, path, filename=name, mode=feed.mode)
+            # The feed loads on the platform's authority (the bureau may run it, not load rows).
+            version = _load_table()(Actor.platform(), resource, path, filename=name, mode=feed.mode)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the feed
         error = _message(exc)[:2000]
         _finish(feed, error=error)

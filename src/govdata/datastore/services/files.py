@@ -15,11 +15,10 @@ import secrets
 import tempfile
 import unicodedata
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import IO, Any
 
-from cryptography.hazmat.primitives import hashes
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
@@ -32,6 +31,7 @@ from django.utils.translation import gettext as _
 from govdata.audit.services import record
 from govdata.common import clock
 from govdata.common.actor import Actor
+from govdata.common.digests import sm3
 from govdata.common.parsing import parse_date
 from govdata.common.validators import id_number_problem, uscc_problem
 from govdata.orgs.permissions import check
@@ -50,10 +50,6 @@ class FileIntegrityError(Exception):
 
 def max_bytes(category: str) -> int:
     return int(getattr(settings, "FILE_MAX_BYTES_BY_CATEGORY", {}).get(category, settings.FILE_MAX_BYTES))
-
-
-def _sm3() -> hashes.Hash:
-    return hashes.Hash(hashes.SM3())
 
 
 def _event(actor: Actor, action: str, file_object: FileObject, **details: Any) -> None:
@@ -169,7 +165,7 @@ def spool(fileobj: Any, name: str) -> Iterator[Incoming]:
     """Read the upload once into a temporary file, refusing it as soon as the content shows
     an unknown or refused type or the size passes the limit; the temporary file is gone when
     the block ends, whatever happens."""
-    digest = _sm3()
+    digest = sm3()
     size = 0
     head = b""
     with tempfile.TemporaryFile(dir=settings.FILE_UPLOAD_TEMP_DIR) as spooled:
@@ -215,22 +211,22 @@ def _judge_head(head: bytes) -> tuple[str, int]:
     return sniffed, max(max_bytes(t.category) for t in possible)
 
 
-def _store(resource: Resource, incoming: Incoming) -> str:
-    name = f"datastore/{resource.pk}/{secrets.token_hex(16)}"
-    incoming.file.seek(0)
-    return default_storage.save(name, File(incoming.file, name=name))
-
-
 @contextmanager
-def _stored(resource: Resource, incoming: Incoming) -> Iterator[str]:
-    """The file saved into storage for the duration of a database write; deleted again if the
-    write fails."""
-    storage_name = _store(resource, incoming)
+def stored(incoming: Incoming, folder: str) -> Iterator[str]:
+    """The file saved into storage under ``folder`` (with a random name) for the duration of a
+    database write; deleted again if the write fails. Also used for sharing's evidence files."""
+    name = f"{folder}/{secrets.token_hex(16)}"
+    incoming.file.seek(0)
+    storage_name = default_storage.save(name, File(incoming.file, name=name))
     try:
         yield storage_name
     except BaseException:
         default_storage.delete(storage_name)
         raise
+
+
+def _stored(resource: Resource, incoming: Incoming) -> AbstractContextManager[str]:
+    return stored(incoming, f"datastore/{resource.pk}")
 
 
 def _require_file_resource(resource: Resource) -> None:
@@ -346,7 +342,7 @@ def open_verified(file_object: FileObject) -> File:
     at upload. The bytes are copied while they are verified, so what is returned is exactly
     what was verified (small files in memory, larger ones in a temporary file). Raises
     FileIntegrityError (and records an audit event) on a missing or altered file."""
-    digest, size = _sm3(), 0
+    digest, size = sm3(), 0
     copy = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024, dir=settings.FILE_UPLOAD_TEMP_DIR)  # noqa: SIM115
     try:
         try:

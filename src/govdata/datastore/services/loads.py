@@ -69,10 +69,12 @@ from django.utils.translation import gettext as _
 from govdata.audit.services import record
 from govdata.common import clock
 from govdata.common.actor import Actor
+from govdata.common.digests import sm3_of_stream
 from govdata.orgs.permissions import check
 
 from .. import permissions as perm
 from .. import readers, tables
+from ..exports import defuse
 from ..models import DataVersion, QuarantinedRow, Resource
 from ..validation import CellProblem, Invalid, RowChecker, storable
 
@@ -89,7 +91,6 @@ REPORT_LIMIT = 1000
 PROGRESS_EVERY = 10_000
 BATCH_ROWS = 1000
 QUARANTINE_BATCH = 1000
-DEFAULT_PUSH_MAX_ROWS = 100_000
 # Problem codes of the key checks (the reader's and validation's codes are the others).
 DUPLICATE = "duplicate"
 EXISTS = "exists"
@@ -524,7 +525,7 @@ def load_table(
             quarantine=quarantine,
             progress=progress,
             source=_clean_source(filename),
-            checksum_of_input=lambda: readers.sm3_of_file(fh),
+            checksum_of_input=lambda: sm3_of_stream(fh),
         )
 
 
@@ -542,7 +543,7 @@ def push_rows(
     ``orgs.InformationSystem`` of the providing department) is recorded as the source."""
     check(actor, perm.can_load, resource)
     columns = _check_request(resource, mode)
-    limit = int(getattr(settings, "DATASTORE_PUSH_MAX_ROWS", DEFAULT_PUSH_MAX_ROWS))
+    limit = settings.DATASTORE_PUSH_MAX_ROWS
     if not isinstance(rows, list | tuple):
         raise ValidationError({"rows": _("Give the rows as a list of objects.")})
     if len(rows) > limit:
@@ -746,7 +747,10 @@ def report_csv(version: DataVersion) -> str:
     writer = csv.writer(out)
     writer.writerow([_("Row"), _("Column"), _("Value"), _("Reason")])
     for item in version.report or []:
-        writer.writerow([item.get("row") or "", item.get("column", ""), item.get("value", ""), item.get("reason", "")])
+        # Values come from the uploaded file: defused so a spreadsheet never runs one as a formula.
+        writer.writerow(
+            [item.get("row") or "", item.get("column", ""), defuse(item.get("value", "")), item.get("reason", "")]
+        )
     return out.getvalue()
 
 
@@ -775,9 +779,18 @@ def queue_load(
     progress ``load_progress`` reports."""
     check(actor, perm.can_load, resource)
     _check_request(resource, mode)
+    limit = settings.DATASTORE_UPLOAD_MAX_BYTES
+    too_big = ValidationError(
+        {"file": _("The file is larger than %(mb)d MB; split it or ask the bureau.") % {"mb": limit // 1_000_000}}
+    )
+    if (getattr(upload, "size", None) or 0) > limit:
+        raise too_big
     token = secrets.token_hex(16)
     with readers.open_source(upload) as fh:
         stored = _upload_storage().save(f"datastore/{resource.pk}/{token}", File(fh))
+    if _upload_storage().size(stored) > limit:  # a stream that did not say its size
+        _upload_storage().delete(stored)
+        raise too_big
     cache.set(progress_key(token), {"phase": "queued", "done": 0, "total": 0, "at": time.time()}, PROGRESS_TTL)
     user_id = actor.user.pk if actor.user is not None else None
 

@@ -1,9 +1,18 @@
 import pytest
+from django.utils import translation
 
 from govdata import testing as t
 from govdata.catalog import services as catalog_services
 from govdata.catalog.models import Classification
 from govdata.catalog.seed import seed_classification
+
+@pytest.fixture(autouse=True)
+def english_messages():
+    """Service messages in their English source text, which the tests quote; pages still
+    render in Chinese (the locale middleware picks the language of every request)."""
+    with translation.override("en"):
+        yield
+
 
 PERSON_ITEMS = [
     {"name": "公民身份号码", "code": "sfzh", "data_type": "C", "length": 18, "required": True, "is_key": True, "sensitive": True},

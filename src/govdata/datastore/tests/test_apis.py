@@ -297,5 +297,5 @@ def test_a_ciphertext_moved_to_another_resource_does_not_decrypt(yk, entry, reso
     ApiEndpoint.objects.filter(pk=copied.pk).update(credentials=endpoint.credentials)
     result = apis.probe(t.actor(yk.police_admin), other)
     assert not result.ok and "altered or belongs to another record" in result.error
-    assert probes._credentials(ApiEndpoint.objects.get(pk=endpoint.pk)) == TOKEN
+    assert probes.credentials(ApiEndpoint.objects.get(pk=endpoint.pk)) == TOKEN
     assert len(upstream.seen) == 0  # nothing was sent with a credential that did not decrypt

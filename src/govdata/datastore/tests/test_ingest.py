@@ -14,11 +14,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from govdata import testing as t
 from govdata.audit.models import AuditEvent
 from govdata.common import clock as platform_clock
+from govdata.common.digests import sm3_hex
 from govdata.common.actor import Actor
-from govdata.datastore import freshness, readers, services, tables
+from govdata.datastore import freshness, services, tables, tasks
 from govdata.datastore.models import DataVersion, QuarantinedRow, Resource
 from govdata.datastore.services import loads
 from govdata.datastore.tests.conftest import published_entry
+from govdata.notifications.models import Notification
 from govdata.orgs.models import InformationSystem
 
 from . import corpus as c
@@ -76,7 +78,7 @@ def test_replace_swaps_the_whole_table_and_records_a_data_version(yk, person, cl
     first = load(yk, person, data, filename="居民2026.csv")
     assert first.status == DONE, first.report
     assert (first.number, first.mode, first.rows_read, first.rows_loaded, first.rows_rejected) == (1, "replace", 3, 3, 0)
-    assert first.checksum == readers.sm3_of_bytes(data) and len(first.checksum) == 64
+    assert first.checksum == sm3_hex(data) and len(first.checksum) == 64
     assert first.source == "居民2026.csv" and first.loaded_by == yk.police_staff
     assert first.started_at == clock.now() and first.finished_at == clock.now()
     person.refresh_from_db()
@@ -252,7 +254,7 @@ def test_workbooks_are_read_streaming_with_dates_and_numbers_as_cells(yk, person
     data = c.xlsx_bytes(H, [c.person(1), [c.id_number(2), "李四", 13904170002, dt.datetime(1985, 6, 7), 4200.5, 2, "否"]])
     version = load(yk, person, data, filename="居民.xlsx")
     assert version.status == DONE, version.report
-    assert version.checksum == readers.sm3_of_bytes(data)
+    assert version.checksum == sm3_hex(data)
     second = rows_of(person)[1]
     assert (second["sjhm"], second["csrq"], second["ysr"], second["jtrs"], second["sfzc"]) == (
         "13904170002", dt.date(1985, 6, 7), Decimal("4200.5"), 2, False
@@ -421,6 +423,19 @@ def test_a_large_upload_is_kept_and_loaded_by_a_background_job(yk, person, djang
 
 
 @pytest.mark.req("R-21.1")
+def test_an_upload_over_the_limit_is_refused_and_not_kept(yk, person, settings, tmp_path):
+    settings.DATASTORE_UPLOAD_MAX_BYTES = 1000
+    path = tmp_path / "居民.csv"
+    path.write_bytes(c.csv_bytes(H, [c.person(i) for i in range(1, 51)]))
+    kept = loads._upload_storage()
+    with pytest.raises(ValidationError) as caught, open(path, "rb") as upload:  # a plain stream: size unknown
+        loads.queue_load(t.actor(yk.police_staff), person, upload, filename="居民.csv", mode="replace")
+    assert "file" in caught.value.message_dict
+    assert not kept.exists(f"datastore/{person.pk}") or kept.listdir(f"datastore/{person.pk}")[1] == []
+    assert not DataVersion.objects.filter(resource=person).exists()
+
+
+@pytest.mark.req("R-21.1")
 def test_progress_is_reported_while_reading(yk, person):
     seen = []
     rows = [c.person(i) for i in range(1, 25_001)]
@@ -490,3 +505,22 @@ def test_stale_resources_are_listed_for_their_provider_and_the_bureau(yk, person
     assert draft not in [f.resource for f in freshness.stale_resources(yk.bureau)]
     clock.advance(days=40)
     assert [f.resource for f in freshness.stale_resources(yk.bureau)] == [person, fresh]
+
+
+@pytest.mark.req("R-21.1")
+def test_the_provider_is_told_once_per_missed_load_and_the_job_does_it(yk, person, clock):
+    load(yk, person, c.csv_bytes(H, [c.person(1)]))
+    _publish(yk, person)
+    stale_notices = Notification.objects.filter(category="datastore.stale", department=yk.police)
+    assert services.flag_stale_resources() == []
+    clock.advance(days=3)
+    tasks.flag_stale_resources.call_local()
+    assert stale_notices.count() == 1
+    assert person.name in stale_notices.get().subject
+    assert services.flag_stale_resources() == []  # the same missed load: no second notice
+    assert AuditEvent.objects.filter(action="datastore.resource.stale", object_id=str(person.pk)).count() == 1
+    load(yk, person, c.csv_bytes(H, [c.person(2)]))
+    clock.advance(days=3)  # the next load is missed too: a new notice
+    assert services.flag_stale_resources() == [person]
+    assert stale_notices.count() == 2
+    assert not Notification.objects.filter(category="datastore.stale").exclude(department=yk.police).exists()

@@ -12,7 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from govdata import testing as t
-from govdata.datastore import readers, tables
+from govdata.common.digests import sm3_hex
+from govdata.datastore import tables
 from govdata.datastore.models import DataVersion, QuarantinedRow
 from govdata.datastore.services import loads, mount
 from govdata.datastore.tests.conftest import published_entry
@@ -180,7 +181,7 @@ def test_bad_input_is_refused_with_a_clear_report_and_the_table_is_as_before(yk,
 
     assert version.status == DataVersion.Status.REJECTED, (version.message, version.report[:5])
     assert version.rows_loaded == 0
-    assert version.checksum == readers.sm3_of_bytes(data)
+    assert version.checksum == sm3_hex(data)
     assert version.message
     for row, column, code in case.expect:
         matches = [

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from govdata.orgs.models import User
+from govdata.sharing.tests.conftest import ask, consumer_system, person_table
 from govdata.testing import PASSWORD
 
 LOGIN = "/login/"
@@ -184,3 +185,15 @@ def test_bureau_superuser_gets_in_read_only(client, yk, clock):
     assert client.get("/django-admin/orgs/department/").status_code == 200
     assert client.get("/django-admin/orgs/department/add/").status_code == 403
     assert client.get("/django-admin/workdays/calendaroverride/add/").status_code == 403
+
+
+@pytest.mark.req("R-20.2")
+def test_the_dashboard_shows_what_waits_on_the_department_and_the_bureau(client, yk):
+    resource = person_table(yk, rows=0)
+    ask(yk, resource, consumer_system(yk.civil))
+    client.force_login(yk.police_admin)
+    page = client.get("/").content.decode()
+    assert "共享申请" in page and "/sharing/inbox/" in page
+    client.force_login(yk.bureau)
+    page = client.get("/").content.decode()
+    assert "/datastore/review/" in page and "/sharing/overview/" in page
