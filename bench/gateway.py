@@ -4,17 +4,22 @@ clients, on SQLite and PostgreSQL.
 
     .venv/bin/python bench/gateway.py --db sqlite --rows 100000 --clients 8
     .venv/bin/python bench/gateway.py --db postgres --rows 100000 --clients 8
+    .venv/bin/python bench/gateway.py --db postgres --redis redis://127.0.0.1:6379/7
 
 Set-up, on a throwaway database (a temporary SQLite file, or PostgreSQL database
 govdata_bench_gateway): a published conditional table resource of the police with ``--rows``
 residents, loaded through the real load service; a grant to civil affairs' system of three of
 its items (request → approve → undertaking); a consumer application of that system. Then the
 real server, ``govdata serve`` (gunicorn, ``--workers`` × ``--threads``), on a free port, with
-persistent database connections (``DB_CONN_MAX_AGE=60``) and the gateway's default back ends
-(nonces in the database, rate-limit counters in memory).
+the platform's defaults: persistent database connections, and the gateway's back ends without
+``REDIS_URL`` (nonces in the database, rate-limit counters in memory) — or with ``--redis URL``
+those of several app servers (both in that Redis database; the run's application is new, so
+its counters and nonces are too).
 
-Each kind runs for ``--seconds`` with ``--clients`` threads, each with its own keep-alive
-session: (a) ``GET /gateway/v1/resources/{id}/records/by-key?sfzh=…`` signed by
+Each kind runs for ``--seconds`` in all with ``--clients`` threads, each with its own keep-alive
+session, in ``--rounds`` alternating slices (b, a, b, a, …), so that a change in the machine's
+other load during the run weighs on both kinds alike: (a)
+``GET /gateway/v1/resources/{id}/records/by-key?sfzh=…`` signed by
 ``sharing.client`` with a fresh nonce, for a random existing key — checked, rate-limited,
 decided by ``permissions.decide``, masked and audited; (b) ``GET /login/``, the platform's
 cheapest page that needs no sign-in (the platform has no health endpoint). Goal: throughput
@@ -43,7 +48,7 @@ ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def setup_environment(db: str) -> None:
+def setup_environment(db: str, redis_url: str | None) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="govdata-bench-"))
     os.environ["GOVDATA_DATA_DIR"] = str(data_dir)
     if db == "postgres":
@@ -55,10 +60,11 @@ def setup_environment(db: str) -> None:
         os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
     else:
         os.environ.pop("DATABASE_URL", None)
-    for name in ("REDIS_URL", "GOVDATA_GATEWAY_RATE_LIMIT_STORAGE", "DEBUG"):
-        os.environ.pop(name, None)  # the defaults: database nonces, per-process counters
+    for name in ("REDIS_URL", "GOVDATA_GATEWAY_RATE_LIMIT_STORAGE", "DEBUG", "DB_CONN_MAX_AGE"):
+        os.environ.pop(name, None)  # the defaults: database nonces, per-process counters, persistent connections
+    if redis_url:
+        os.environ["REDIS_URL"] = redis_url  # nonces and rate-limit counters
     os.environ["GOVDATA_TASKS_IMMEDIATE"] = "1"  # no job consumer needed
-    os.environ["DB_CONN_MAX_AGE"] = "60"  # persistent connections, as a production server keeps them
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "govdata.settings")
     import django
 
@@ -181,7 +187,7 @@ def percentile(samples: list[float], p: float) -> float:
 
 
 def run_clients(make_call, clients: int, seconds: float) -> tuple[float, list[float], int]:
-    """Requests per second, latencies (ms) and failures of ``clients`` threads calling
+    """The time measured (seconds), latencies (ms) and failures of ``clients`` threads calling
     ``make_call(index)()`` for ``seconds``."""
     import requests
 
@@ -216,7 +222,7 @@ def run_clients(make_call, clients: int, seconds: float) -> tuple[float, list[fl
         thread.join()
     elapsed = time.perf_counter() - began
     samples = [s for per_thread in latencies for s in per_thread]
-    return len(samples) / elapsed, samples, sum(failures)
+    return elapsed, samples, sum(failures)
 
 
 def main() -> int:
@@ -225,11 +231,13 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--redis", metavar="URL", help="nonces and rate-limit counters in this Redis database")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
-    setup_environment(args.db)
+    setup_environment(args.db, args.redis)
     server = None
     try:
         resource_id, app_id, secret, keys = build(args.rows)
@@ -273,17 +281,20 @@ def measure(args, port: int, resource_id: int, app_id: str, secret: str, keys: l
         return call
 
     before = AuditEvent.objects.filter(action="sharing.gateway.lookup").count()
-    results = {}
-    for label, make_call in (
-        ("(b) trivial page GET /login/", trivial),
-        ("(a) signed lookup by key", lookup),
-    ):
-        results[label] = run_clients(make_call, args.clients, args.seconds)
+    kinds = {"(b) trivial page GET /login/": trivial, "(a) signed lookup by key": lookup}
+    totals = {label: (0.0, [], 0) for label in kinds}  # seconds, latencies, failures
+    for _round in range(args.rounds):
+        for label, make_call in kinds.items():
+            elapsed, samples, failed = run_clients(make_call, args.clients, args.seconds / args.rounds)
+            spent, latencies, failures = totals[label]
+            totals[label] = (spent + elapsed, latencies + samples, failures + failed)
+    results = {label: (len(samples) / spent, samples, failed) for label, (spent, samples, failed) in totals.items()}
     audited = AuditEvent.objects.filter(action="sharing.gateway.lookup").count() - before
 
     print(
-        f"\ngateway on {args.rows:,} rows, {args.db}, gunicorn {args.workers}×{args.threads}, "
-        f"{args.clients} client threads, {args.seconds:.0f} s per kind"
+        f"\ngateway on {args.rows:,} rows, {args.db}{' + Redis' if args.redis else ''}, "
+        f"gunicorn {args.workers}×{args.threads}, "
+        f"{args.clients} client threads, {args.seconds:.0f} s per kind in {args.rounds} rounds"
     )
     print(f"{'kind':34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'requests':>9} {'failed':>7}")
     for label, (rate, samples, failed) in results.items():
@@ -293,8 +304,8 @@ def measure(args, port: int, resource_id: int, app_id: str, secret: str, keys: l
         )
     lookup_rate, lookup_samples, _failed = results["(a) signed lookup by key"]
     trivial_rate = results["(b) trivial page GET /login/"][0]
-    # Every lookup (the warm-up calls included) wrote its audit event.
-    print(f"audit events written: {audited:,} for {len(lookup_samples) + args.clients:,} lookups")
+    # Every lookup (each round's warm-up calls included) wrote its audit event.
+    print(f"audit events written: {audited:,} for {len(lookup_samples) + args.clients * args.rounds:,} lookups")
     ratio = lookup_rate / trivial_rate
     print(f"throughput ratio (a)/(b): {ratio:.2f} — goal >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'}")
     return 0

@@ -102,10 +102,15 @@ TEMPLATES = [
     },
 ]
 
+# Each server thread keeps its connection for DB_CONN_MAX_AGE seconds (0: one per request):
+# opening a PostgreSQL connection costs more than a gateway call's every query together. A
+# reused connection is checked before a request's first query (a trivial round trip on
+# PostgreSQL, none on SQLite), so a restarted database fails no request.
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'govdata.sqlite3'}",
-        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")),
+        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -1,7 +1,8 @@
 """A conditional table shared between two departments in a real browser (R-20.2, R-22.1): the
 civil affairs bureau requests a police entry from its catalog page, the police approve two of
 the three items from their inbox, civil affairs gives the usage undertaking and sees exactly
-those two columns, masked; once the police revoke the grant the same page is refused. Nothing
+those two columns, masked — in the page and through the signed gateway, called by its consuming
+system; once the police revoke the grant the same page and the same call are refused. Nothing
 is loaded from outside (R-8.2)."""
 
 from __future__ import annotations
@@ -35,13 +36,15 @@ def shoot(page, name: str) -> None:
 @pytest.mark.req("R-20.2")
 @pytest.mark.req("R-22.1")
 @pytest.mark.django_db(transaction=True)
-def test_a_conditional_table_is_requested_approved_in_part_used_masked_and_revoked(page, yk):
+def test_a_conditional_table_is_requested_approved_in_part_used_masked_and_revoked(page, live_server, yk):
     from govdata import testing as t
     from govdata.common import clock
     from govdata.datastore.services import loads
     from govdata.datastore.tests import corpus as c
     from govdata.orgs.models import InformationSystem
+    from govdata.sharing.client import GatewayClient
     from govdata.sharing.models import Grant, ShareRequest
+    from govdata.sharing.services.applications import register_application
     from govdata.sharing.tests.conftest import person_table
 
     resource = person_table(yk, rows=0)  # a published conditional table of the police
@@ -110,6 +113,15 @@ def test_a_conditional_table_is_requested_approved_in_part_used_masked_and_revok
     shoot(page, "sharing-use-data")
     logout(page)
 
+    # The consuming system calls the gateway with a signed request: the same two items, masked.
+    app, secret = register_application(t.actor(yk.civil_admin), system, name="低保审核系统")
+    gateway = GatewayClient(f"{live_server.url}/gateway/v1", app.app_id, secret)
+    called = gateway.get(f"/resources/{resource.pk}/records")
+    assert called.status_code == 200, called.text
+    body = called.json()
+    assert [f["code"] for f in body["fields"]] == ["sfzh", "xm"] and all(f["masked"] for f in body["fields"])
+    assert {"sfzh": c.id_number(1)[:6] + "********" + c.id_number(1)[-4:], "xm": "张*"} in body["records"]
+
     # The police revoke the grant; the same page is now refused, without any row.
     login(page, "police-admin")
     page.goto(f"/sharing/grants/{grant.pk}/")
@@ -125,3 +137,5 @@ def test_a_conditional_table_is_requested_approved_in_part_used_masked_and_revok
     expect(page.locator("#data-table")).to_have_count(0)
     shoot(page, "sharing-refused")
     assert page.requests.foreign() == []
+    refused = gateway.get(f"/resources/{resource.pk}/records")  # the same signed call, after revocation
+    assert refused.status_code == 403 and not refused.json().get("records")

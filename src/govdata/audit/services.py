@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import threading
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -16,8 +17,11 @@ from .chain import event_hash
 from .models import GENESIS_HASH, AuditEvent, ChainHead
 
 
-# The append is three plain statements, not the ORM's: every gateway call appends one event,
-# and building the ORM's queries cost several times more than running them.
+# --- the chain -------------------------------------------------------------------------------
+# Plain statements, not the ORM's: every gateway call appends an event, and building the ORM's
+# queries costs several times more than running them.
+
+MAX_BATCH = 64  # events one transaction appends at most (``record_standalone``)
 
 
 def _locked_head(cursor: Any) -> tuple[int, str]:
@@ -36,18 +40,51 @@ def _locked_head(cursor: Any) -> tuple[int, str]:
     return head
 
 
-def _insert(cursor: Any, event: AuditEvent) -> None:
-    """What ``AuditEvent.objects.create`` does, values prepared by each field as it would."""
+def _append(batch: list[dict[str, Any]]) -> list[AuditEvent]:
+    """Chain and insert events (their fields but ``seq``, ``prev_hash`` and ``hash``), in
+    order, with the head locked once: one multi-row insert, prepared by each field as
+    ``AuditEvent.objects.create`` would. Call it inside a transaction."""
     quote = connection.ops.quote_name
     meta = AuditEvent._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
-    cursor.execute(
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(meta.pk.column)}",
-        [f.get_db_prep_save(f.pre_save(event, True), connection) for f in fields],
-    )
-    event.pk = cursor.fetchone()[0]
-    event._state.adding, event._state.db = False, connection.alias
+    events = []
+    with connection.cursor() as cursor:
+        seq, prev_hash = _locked_head(cursor)
+        for values in batch:
+            seq += 1
+            values = {**values, "seq": seq, "prev_hash": prev_hash}
+            values["hash"] = prev_hash = event_hash(values)
+            events.append(AuditEvent(**values))
+        row = f"({', '.join(['%s'] * len(fields))})"
+        cursor.execute(
+            f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+            f"VALUES {', '.join([row] * len(events))} RETURNING {quote(meta.pk.column)}, seq",
+            [f.get_db_prep_save(f.pre_save(event, True), connection) for event in events for f in fields],
+        )
+        ids = {number: pk for pk, number in cursor.fetchall()}  # RETURNING promises no order
+        cursor.execute(
+            f"UPDATE {quote(ChainHead._meta.db_table)} SET seq = %s, hash = %s WHERE id = 1", [seq, prev_hash]
+        )
+    for event in events:
+        event.pk = ids[event.seq]
+        event._state.adding, event._state.db = False, connection.alias
+    return events
+
+
+class _Pending:
+    """An event waiting in ``record_standalone``'s queue; filled in by whichever thread writes it."""
+
+    __slots__ = ("values", "event", "error")
+
+    def __init__(self, values: dict[str, Any]):
+        self.values = values
+        self.event: AuditEvent | None = None
+        self.error: BaseException | None = None
+
+
+_queue: list[_Pending] = []
+_queue_lock = threading.Lock()
+_writer = threading.Lock()
 
 
 def _normal_ip(ip: str | None) -> str | None:
@@ -89,20 +126,11 @@ def _department_and_region(actor: Actor, department: Any) -> tuple[int | None, i
     return department.pk, department.region_id
 
 
-def record(
-    actor: Actor,
-    action: str,
-    obj: models.Model | None = None,
-    *,
-    department: Any = None,
-    purpose: str = "",
-    details: dict[str, Any] | None = None,
-    rows: int | None = None,
-) -> AuditEvent:
-    """Append one event. Call it inside the service's transaction so the event and the change
-    it describes commit (or roll back) together."""
+def _values(
+    actor: Actor, action: str, obj: models.Model | None, department: Any, purpose: str, details: Any, rows: int | None
+) -> dict[str, Any]:
     department_id, region_id = _department_and_region(actor, department)
-    values: dict[str, Any] = {
+    return {
         "occurred_at": clock.now(),
         "actor_type": actor.kind,
         "actor_id": str(actor.user.pk) if actor.user is not None else actor.application,
@@ -119,15 +147,62 @@ def record(
         "row_count": rows,
         "client_ip": _normal_ip(actor.ip),
     }
-    with transaction.atomic(), connection.cursor() as cursor:
-        seq, prev_hash = _locked_head(cursor)
-        values["seq"] = seq + 1
-        values["prev_hash"] = prev_hash
-        values["hash"] = event_hash(values)
-        event = AuditEvent(**values)
-        _insert(cursor, event)
-        cursor.execute(
-            f"UPDATE {connection.ops.quote_name(ChainHead._meta.db_table)} SET seq = %s, hash = %s WHERE id = 1",
-            [event.seq, event.hash],
-        )
-    return event
+
+
+def record(
+    actor: Actor,
+    action: str,
+    obj: models.Model | None = None,
+    *,
+    department: Any = None,
+    purpose: str = "",
+    details: dict[str, Any] | None = None,
+    rows: int | None = None,
+) -> AuditEvent:
+    """Append one event. Call it inside the service's transaction so the event and the change
+    it describes commit (or roll back) together."""
+    values = _values(actor, action, obj, department, purpose, details, rows)
+    with transaction.atomic():
+        return _append([values])[0]
+
+
+def record_standalone(
+    actor: Actor,
+    action: str,
+    obj: models.Model | None = None,
+    *,
+    department: Any = None,
+    purpose: str = "",
+    details: dict[str, Any] | None = None,
+    rows: int | None = None,
+) -> AuditEvent:
+    """``record`` for an event that goes with no change of its own, such as a read at the
+    gateway. Outside a transaction the event is committed when this returns — in one
+    transaction with the events other threads of this process are appending at the same
+    moment (group commit). Every append holds the chain's head from its lock to its commit,
+    so appending one at a time is what limits how many audited calls a server answers; a
+    batch holds it once. Inside a transaction the event joins it, exactly as with ``record``."""
+    if connection.in_atomic_block:
+        return record(actor, action, obj, department=department, purpose=purpose, details=details, rows=rows)
+    pending = _Pending(_values(actor, action, obj, department, purpose, details, rows))
+    with _queue_lock:
+        _queue.append(pending)
+    with _writer:
+        # Another thread may have written this event while this one waited for the writer;
+        # else it is among the first MAX_BATCH waiting, or will be after one batch more.
+        while pending.event is None and pending.error is None:
+            with _queue_lock:
+                batch = _queue[:MAX_BATCH]
+                del _queue[:MAX_BATCH]
+            try:
+                with transaction.atomic():
+                    events = _append([p.values for p in batch])
+            except BaseException as exc:
+                for p in batch:
+                    p.error = exc
+            else:
+                for p, event in zip(batch, events, strict=True):
+                    p.event = event
+    if pending.error is not None:
+        raise pending.error
+    return pending.event

@@ -331,9 +331,11 @@ def search(
     offset: int = 0,
     limit: int = 20,
     with_facets: bool = True,
+    entries: QuerySet[CatalogEntry] | None = None,
 ) -> SearchResult:
     """Search the published catalog. Visible to every government user, so no per-user filter
-    is needed here; unpublished work is listed separately by the selectors."""
+    is needed here; unpublished work is listed separately by the selectors. ``entries``: the
+    queryset the page is loaded from (a caller's own scope and prefetching), loaded once."""
     filters = {f: [str(v) for v in values if v] for f, values in (filters or {}).items() if f in FACETS}
     filters = {f: values for f, values in filters.items() if values}
     table = facet_table()
@@ -360,5 +362,5 @@ def search(
         rows = _apply_filters(SearchEntry.objects.all(), filters)
         ordered = rows.order_by("name", "id") if sort == "name" else rows.order_by("-published_at", "-id")
         entry_ids = list(ordered.values_list("entry_id", flat=True)[offset : offset + limit])
-    entries = CatalogEntry.objects.in_bulk(entry_ids)
-    return SearchResult(matched.bit_count(), [entries[i] for i in entry_ids if i in entries], facets)
+    page = (CatalogEntry.objects if entries is None else entries).in_bulk(entry_ids)
+    return SearchResult(matched.bit_count(), [page[i] for i in entry_ids if i in page], facets)

@@ -74,6 +74,8 @@ import hashlib
 import json
 import math
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation, localcontext
 from functools import lru_cache
@@ -456,12 +458,33 @@ class ColumnSpec:
 _COLUMN_FIELDS = ("code", "name", "data_type", "length", "required", "is_key", "mask")
 
 
+# Resource id → its columns, inside ``columns_read_once`` (else None).
+_read_once: ContextVar[dict[int, list[ColumnSpec]] | None] = ContextVar("columns_read_once", default=None)
+
+
+@contextmanager
+def columns_read_once() -> Iterator[None]:
+    """Inside the block ``columns_of`` reads a resource's columns once and gives that answer
+    again after: what one request checks (e.g. the key items of a lookup) and the query it
+    then plans see the same columns, for one statement. For the span of one request only,
+    since masking rules can change at any time."""
+    token = _read_once.set({})
+    try:
+        yield
+    finally:
+        _read_once.reset(token)
+
+
 def columns_of(resource: Resource) -> list[ColumnSpec]:
     """The resource's columns, read fresh on every query (masking rules can change at any
-    time), with one plain SQL statement: a lookup by key should not pay for the ORM."""
+    time) but once within ``columns_read_once``, with one plain SQL statement: a lookup by key
+    should not pay for the ORM."""
     prefetched = getattr(resource, "_prefetched_objects_cache", {}).get("columns")
     if prefetched is not None:
         return [ColumnSpec(*(getattr(c, f) for f in _COLUMN_FIELDS)) for c in prefetched]
+    read = _read_once.get()
+    if read is not None and resource.pk in read:
+        return read[resource.pk]
     meta = ResourceColumn._meta
     names = ", ".join(connection.ops.quote_name(meta.get_field(f).column) for f in _COLUMN_FIELDS)
     resource_id = connection.ops.quote_name(meta.get_field("resource").column)
@@ -472,7 +495,10 @@ def columns_of(resource: Resource) -> list[ColumnSpec]:
             f"WHERE {resource_id} = %s ORDER BY {position}",
             [resource.pk],
         )
-        return [ColumnSpec(*row) for row in cursor.fetchall()]
+        columns = [ColumnSpec(*row) for row in cursor.fetchall()]
+    if read is not None:
+        read[resource.pk] = columns
+    return columns
 
 
 @lru_cache(maxsize=512)

@@ -82,12 +82,9 @@ def search_datasets(
     if not filters["open_type"]:
         # The search drops empty filters, which here would mean "everything".
         return search.SearchResult(0, [])
-    result = search.search(q, filters, **options)
-    # The index follows publication in the same transaction; reading the page back through
+    # The index follows publication in the same transaction; loading the page through
     # ``datasets`` still makes sure nothing else is ever described.
-    found = datasets(user).in_bulk([e.pk for e in result.entries])
-    result.entries = [found[e.pk] for e in result.entries if e.pk in found]
-    return result
+    return search.search(q, filters, entries=datasets(user), **options)
 
 
 def dataset_counts(user: User | None) -> dict[str, dict[str, int]]:

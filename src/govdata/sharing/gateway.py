@@ -52,7 +52,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from govdata.audit.services import record
+from govdata.audit.services import record_standalone
 from govdata.catalog.models import CatalogEntry, EntryVersion
 from govdata.common.actor import Actor, client_ip
 from govdata.datastore import crypto, probes, query
@@ -208,7 +208,7 @@ def _audit_unauthenticated(request: HttpRequest, kind: str, resource_id: int, co
         "header": header,
         "app_id": request.headers.get(signing.APP_ID, "")[:64],
     }
-    record(Actor(ip=client_ip(request)), "sharing.gateway.unauthenticated", None, details=details)
+    record_standalone(Actor(ip=client_ip(request)), "sharing.gateway.unauthenticated", None, details=details)
 
 
 def _audit(call: Call, resource_id: int, status: int) -> None:
@@ -222,7 +222,7 @@ def _audit(call: Call, resource_id: int, status: int) -> None:
         "filters": call.filters,
         **call.details,
     }
-    record(
+    record_standalone(
         Actor(application=call.application.app_id, ip=call.ip),
         f"sharing.gateway.{call.kind}",
         call.resource,
@@ -309,7 +309,8 @@ def endpoint(kind: str, resource_kind: str, methods: tuple[str, ...] = ("GET",))
                         _("This application may make %(n)d calls per window; try again after the time in X-RateLimit-Reset.")
                         % {"n": verdict.limit},
                     )
-                response = view(request, call, _authorise(request, call, resource_id, resource_kind), **kwargs)
+                with query.columns_read_once():
+                    response = view(request, call, _authorise(request, call, resource_id, resource_kind), **kwargs)
             except Refusal as refusal:
                 call.outcome, call.code = refusal.outcome, refusal.code
                 response = refusal.response()

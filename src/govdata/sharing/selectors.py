@@ -26,14 +26,27 @@ def _department_of(user: User | None) -> int | None:
     return user.department_id
 
 
-def requests_visible_to(user: User | None) -> QuerySet[ShareRequest]:
-    base = ShareRequest.objects.select_related("entry__published", "consumer", "provider", "system")
+def _parties(user: User | None, base: QuerySet, *party_fields: str) -> QuerySet:
+    """Everything for the bureau and evaluators; for a department's people, what their
+    department is a party to (through any of ``party_fields``); nothing for anyone else."""
     if has_role(user, Role.BUREAU_ADMIN, Role.EVALUATOR):
         return base.all()
     department = _department_of(user)
     if department is None:
         return base.none()
-    return base.filter(Q(consumer_id=department) | Q(provider_id=department))
+    scope = Q(pk__in=[])
+    for party in party_fields:
+        scope |= Q(**{party: department})
+    return base.filter(scope)
+
+
+def requests_visible_to(user: User | None) -> QuerySet[ShareRequest]:
+    return _parties(
+        user,
+        ShareRequest.objects.select_related("entry__published", "consumer", "provider", "system"),
+        "consumer_id",
+        "provider_id",
+    )
 
 
 def requests_received(user: User | None) -> QuerySet[ShareRequest]:
@@ -54,7 +67,11 @@ def requests_made(user: User | None) -> QuerySet[ShareRequest]:
 
 def overdue_requests(user: User | None) -> QuerySet[ShareRequest]:
     """Unanswered past the deadline: for the provider, the consumer and the bureau alike."""
-    return requests_visible_to(user).filter(status=ShareRequest.Status.SUBMITTED, due_at__lt=clock.now()).order_by("due_at")
+    return (
+        requests_visible_to(user)
+        .filter(status=ShareRequest.Status.SUBMITTED, due_at__lt=clock.now())
+        .order_by("due_at")
+    )
 
 
 def get_request(user: User | None, pk: int) -> ShareRequest:
@@ -63,13 +80,12 @@ def get_request(user: User | None, pk: int) -> ShareRequest:
 
 
 def grants_visible_to(user: User | None) -> QuerySet[Grant]:
-    base = Grant.objects.select_related("entry__published", "entry__provider", "consumer", "system", "request")
-    if has_role(user, Role.BUREAU_ADMIN, Role.EVALUATOR):
-        return base.all()
-    department = _department_of(user)
-    if department is None:
-        return base.none()
-    return base.filter(Q(consumer_id=department) | Q(entry__provider_id=department))
+    return _parties(
+        user,
+        Grant.objects.select_related("entry__published", "entry__provider", "consumer", "system", "request"),
+        "consumer_id",
+        "entry__provider_id",
+    )
 
 
 def get_grant(user: User | None, pk: int) -> Grant:
@@ -83,13 +99,12 @@ VERIFICATION_PENDING = (VerificationRequest.Status.SUBMITTED, VerificationReques
 
 def verifications_visible_to(user: User | None) -> QuerySet[VerificationRequest]:
     """Both parties and the bureau (``permissions.can_see_verification``, as a query)."""
-    base = VerificationRequest.objects.select_related("resource__entry", "consumer", "provider")
-    if has_role(user, Role.BUREAU_ADMIN, Role.EVALUATOR):
-        return base.all()
-    department = _department_of(user)
-    if department is None:
-        return base.none()
-    return base.filter(Q(consumer_id=department) | Q(provider_id=department))
+    return _parties(
+        user,
+        VerificationRequest.objects.select_related("resource__entry", "consumer", "provider"),
+        "consumer_id",
+        "provider_id",
+    )
 
 
 def verifications_received(user: User | None) -> QuerySet[VerificationRequest]:
@@ -111,7 +126,11 @@ def verifications_made(user: User | None) -> QuerySet[VerificationRequest]:
 
 def overdue_verifications(user: User | None) -> QuerySet[VerificationRequest]:
     """Waiting for the provider past the deadline: for both parties and the bureau."""
-    return verifications_visible_to(user).filter(status__in=VERIFICATION_PENDING, due_at__lt=clock.now()).order_by("due_at")
+    return (
+        verifications_visible_to(user)
+        .filter(status__in=VERIFICATION_PENDING, due_at__lt=clock.now())
+        .order_by("due_at")
+    )
 
 
 def get_verification(user: User | None, pk: int) -> VerificationRequest:
@@ -123,13 +142,12 @@ def get_verification(user: User | None, pk: int) -> VerificationRequest:
 
 def disputes_visible_to(user: User | None) -> QuerySet[Dispute]:
     """Both parties and the bureau (``permissions.can_see_dispute``, as a query)."""
-    base = Dispute.objects.select_related("raised_by", "other_party", "share_request__entry", "verification__resource")
-    if has_role(user, Role.BUREAU_ADMIN, Role.EVALUATOR):
-        return base.all()
-    department = _department_of(user)
-    if department is None:
-        return base.none()
-    return base.filter(Q(raised_by_id=department) | Q(other_party_id=department))
+    return _parties(
+        user,
+        Dispute.objects.select_related("raised_by", "other_party", "share_request__entry", "verification__resource"),
+        "raised_by_id",
+        "other_party_id",
+    )
 
 
 def disputes_to_mediate(user: User | None) -> QuerySet[Dispute]:

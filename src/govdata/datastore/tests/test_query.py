@@ -14,6 +14,7 @@ from django.db import connection
 from govdata import testing as t
 from govdata.common.validators import id_check_char
 from govdata.datastore import query, services, tables
+from govdata.datastore.models import Mask, ResourceColumn
 from govdata.datastore.query import ALL, Filter, Query, QueryError
 
 from .conftest import published_entry
@@ -695,3 +696,29 @@ def test_iterate_gives_the_whole_result_and_validates_at_once(table):
     assert [r["sfzh"] for r in rows] == all_keys(table, sort=["-jtrs"])
     masked = next(query.iterate(table, Query(projection=["xm"], masked=True)))
     assert set(masked) == {"xm"} and masked["xm"].endswith("*")
+
+
+@pytest.mark.req("R-16.1")
+def test_within_one_request_the_columns_are_read_once_and_the_next_reads_them_again(table):
+    """``columns_read_once`` spares a request its second read of the same columns; a masking
+    rule changed since is seen by the next request."""
+    column_reads = []
+
+    def spy(execute, sql, params, many, context):
+        column_reads.append(ResourceColumn._meta.db_table in sql)
+        return execute(sql, params, many, context)
+
+    masked_name = Query(projection=ALL, masked=True, fields=["xm"], limit=1)
+    with connection.execute_wrapper(spy), query.columns_read_once():
+        keys = [c.code for c in query.columns_of(table) if c.is_key]
+        before = query.run(table, masked_name).rows[0]["xm"]
+    assert keys == ["sfzh"] and sum(column_reads) == 1
+    assert before != table.rows[0]["xm"] and before.endswith("*")
+    ResourceColumn.objects.filter(resource=table, code="xm").update(mask=Mask.NONE)
+    with connection.execute_wrapper(spy), query.columns_read_once():
+        assert query.run(table, masked_name).rows[0]["xm"] == table.rows[0]["xm"]
+    assert sum(column_reads) == 2
+    with connection.execute_wrapper(spy):  # outside a request's block: every query reads them
+        query.columns_of(table)
+        query.columns_of(table)
+    assert sum(column_reads) == 4

@@ -104,3 +104,27 @@ def test_rotating_gives_a_new_secret_once_and_disabling_is_final(yk, system):
         )
     )
     assert actions == ["sharing.application.register", "sharing.application.rotate", "sharing.application.disable"]
+
+
+@pytest.mark.req("R-9.1")
+def test_the_key_is_decrypted_once_per_sealed_value_and_never_outlives_it(yk, system, monkeypatch):
+    """The gateway reads the sealed key at every call; only opening it is remembered, so a
+    rotation, an altered value or another platform key takes effect at the next call."""
+    application, first = register(yk, system)
+    opened = []
+    decrypt = crypto.decrypt
+    monkeypatch.setattr(crypto, "decrypt", lambda token, *, context: opened.append(token) or decrypt(token, context=context))
+    for _ in range(3):
+        fresh = ConsumerApplication.objects.get(pk=application.pk)
+        assert applications.signing_key(fresh) == signing.derive_key(first)
+    assert len(opened) == 1
+    rotated, second = applications.rotate_secret(t.actor(yk.civil_admin), application)
+    assert applications.signing_key(rotated) == signing.derive_key(second) != signing.derive_key(first)
+    altered = ConsumerApplication.objects.get(pk=application.pk)
+    altered.signing_key = altered.signing_key[:-8] + ("A" if altered.signing_key[-8] != "A" else "B") + altered.signing_key[-7:]
+    for _ in range(2):  # a failure is not remembered either
+        with pytest.raises(crypto.DecryptionError):
+            applications.signing_key(altered)
+    monkeypatch.setenv(crypto.KEY_ENV, "another-platform-key-" + "k" * 32)
+    with pytest.raises(crypto.DecryptionError):
+        applications.signing_key(rotated)

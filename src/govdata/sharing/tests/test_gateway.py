@@ -16,7 +16,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 import redis
 from django.core.files.storage import default_storage
-from django.db import connection
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from govdata import testing as t
 from govdata.audit.chain import verify_chain
@@ -256,6 +257,19 @@ def test_a_replay_is_refused_across_servers_sharing_redis(redis_url):
         ]  # fmt: skip
         ttl = servers[0].client.ttl(f"{nonces.KEY_PREFIX}app_a:{nonce}")
         assert 0 < ttl <= 2 * 300
+
+
+@pytest.mark.req("R-9.1")
+def test_a_database_nonce_is_one_statement_and_a_replay_leaves_the_transaction_usable(db, clock):
+    """A replay inserts nothing rather than failing, so there is no savepoint to pay for, and
+    a caller's transaction goes on (on PostgreSQL a failed statement would abort it)."""
+    store = nonces.DatabaseNonces()
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        assert [store.use(app, "n" * 16, clock.now()) for app in ("app_a", "app_a", "app_b")] == [True, False, True]
+        assert UsedNonce.objects.count() == 2
+    statements = [q["sql"] for q in queries]
+    assert sum(sql.startswith("INSERT") for sql in statements) == 3
+    assert not any("SAVEPOINT" in sql for sql in statements)
 
 
 @pytest.mark.req("R-9.1")
