@@ -475,6 +475,21 @@ def columns_read_once() -> Iterator[None]:
         _read_once.reset(token)
 
 
+def column_list(alias: str) -> str:
+    """The select list of a ``ColumnSpec`` (``ResourceColumn`` table ``alias``)."""
+    meta = ResourceColumn._meta
+    return ", ".join(f"{alias}.{connection.ops.quote_name(meta.get_field(f).column)}" for f in _COLUMN_FIELDS)
+
+
+def read_with(resource: Resource, columns: list[ColumnSpec]) -> None:
+    """Inside ``columns_read_once``: the resource's columns as the caller read them with its
+    other reads (the gateway, in one statement per call), so ``columns_of`` reads them no more."""
+    read = _read_once.get()
+    if read is None:
+        raise RuntimeError("read_with is for use inside columns_read_once")
+    read[resource.pk] = columns
+
+
 def columns_of(resource: Resource) -> list[ColumnSpec]:
     """The resource's columns, read fresh on every query (masking rules can change at any
     time) but once within ``columns_read_once``, with one plain SQL statement: a lookup by key
@@ -486,13 +501,12 @@ def columns_of(resource: Resource) -> list[ColumnSpec]:
     if read is not None and resource.pk in read:
         return read[resource.pk]
     meta = ResourceColumn._meta
-    names = ", ".join(connection.ops.quote_name(meta.get_field(f).column) for f in _COLUMN_FIELDS)
     resource_id = connection.ops.quote_name(meta.get_field("resource").column)
     position = connection.ops.quote_name(meta.get_field("position").column)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {names} FROM {connection.ops.quote_name(meta.db_table)} "
-            f"WHERE {resource_id} = %s ORDER BY {position}",
+            f"SELECT {column_list('c')} FROM {connection.ops.quote_name(meta.db_table)} c "
+            f"WHERE c.{resource_id} = %s ORDER BY c.{position}",
             [resource.pk],
         )
         columns = [ColumnSpec(*row) for row in cursor.fetchall()]

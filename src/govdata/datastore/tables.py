@@ -7,6 +7,8 @@ share one transaction. On PostgreSQL the tables live in the schema ``datastore``
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
@@ -67,14 +69,46 @@ def table_for(name: str, columns: Iterable[Any]) -> sa.Table:
     return table
 
 
+# Compiled statements by shape (SQLAlchemy's cache key: the statement without its values), so
+# that a query asked again with other values is not compiled again. Compiling is most of the
+# Python work of a lookup by key.
+_compiled: OrderedDict[Any, Any] = OrderedDict()
+_compiled_lock = threading.Lock()
+MAX_COMPILED = 512
+
+
+def _compile(statement: Any) -> tuple[Any, dict[str, Any] | None]:
+    """The compiled form of ``statement`` and its parameters by name."""
+    compile_kwargs = {"render_postcompile": True}
+    generate_key = getattr(statement, "_generate_cache_key", None)
+    key = generate_key() if generate_key is not None else None  # DDL has none
+    # Values rendered into the text (expanded IN lists, literal parameters) make the text
+    # depend on them: such statements are compiled every time.
+    if key is None or any(b.expanding or b.literal_execute for b in key.bindparams):
+        compiled = statement.compile(dialect=dialect(), compile_kwargs=compile_kwargs)
+        return compiled, compiled.params
+    shape = (connection.vendor, key.key)
+    with _compiled_lock:
+        compiled = _compiled.get(shape)
+        if compiled is not None:
+            _compiled.move_to_end(shape)
+    if compiled is None:
+        compiled = statement.compile(dialect=dialect(), cache_key=key, compile_kwargs=compile_kwargs)
+        with _compiled_lock:
+            _compiled[shape] = compiled
+            if len(_compiled) > MAX_COMPILED:
+                _compiled.popitem(last=False)
+    return compiled, compiled.construct_params(extracted_parameters=key.bindparams)
+
+
 def compile_statement(statement: Any) -> tuple[str, Any]:
     """SQL text and parameters of a SQLAlchemy statement for Django's connection: values stay
     bound parameters (``IN`` lists are expanded into one parameter each). SQLite's dialect
     numbers its parameters by position, so they are handed over as a list in that order."""
-    compiled = statement.compile(dialect=dialect(), compile_kwargs={"render_postcompile": True})
+    compiled, params = _compile(statement)
     if getattr(compiled, "positiontup", None) is not None:  # DDL compilers have none
-        return str(compiled), [compiled.params[name] for name in compiled.positiontup]
-    return str(compiled), compiled.params or None
+        return compiled.string, [params[name] for name in compiled.positiontup]
+    return compiled.string, params or None
 
 
 def execute(statement: Any) -> list[tuple] | None:

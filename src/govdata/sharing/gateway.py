@@ -32,6 +32,7 @@ app id it claimed, since no application can be held to it.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import json
 import math
@@ -54,14 +55,15 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 
 from govdata.audit.services import record_standalone
 from govdata.catalog.models import CatalogEntry, EntryVersion
+from govdata.common import clock
 from govdata.common.actor import Actor, client_ip
 from govdata.datastore import crypto, probes, query
-from govdata.datastore.models import ApiEndpoint, FileObject, Resource
+from govdata.datastore.models import ApiEndpoint, FileObject, Resource, ResourceColumn
 from govdata.datastore.services import files
 from govdata.orgs.models import Department, InformationSystem
 
-from . import nonces, ratelimit, signing
-from .models import ConsumerApplication
+from . import nonces, permissions, ratelimit, signing
+from .models import ConsumerApplication, Grant
 from .permissions import Access, decide
 from .services.applications import signing_key
 
@@ -118,10 +120,22 @@ def error(status: int, code: str, message: str, **about: str) -> JsonResponse:
 
 
 # --- what every call reads ----------------------------------------------------------------------
-# Fresh at every call, so disabling, revoking or unpublishing acts at the next one: of the
-# application and the resource only what the signature, the access decision and the audit
-# trail need, each in one plain statement joining the related rows. Building the ORM's query
-# would cost several times more than running it.
+# Fresh at every call, so disabling, revoking or unpublishing acts at the next one, and in one
+# plain statement: the application with its department's region and its system, the resource
+# with its entry's provider and published sharing type, the grant in force (as
+# ``permissions.active_grants`` orders them) and the resource's columns, one row per column.
+# A call's reads are most of its cost: each statement more costs a round trip and the
+# driver's work, and building the ORM's queries would cost several times more than running
+# them.
+
+
+@dataclass
+class Reads:
+    application: ConsumerApplication
+    resource: Resource | None
+    grants: list[Grant]
+    columns: list[query.ColumnSpec]
+    day: dt.date
 
 
 def _instance(model: type[Model], values: dict[str, Any]) -> Any:
@@ -131,73 +145,89 @@ def _instance(model: type[Model], values: dict[str, Any]) -> Any:
     return model.from_db(connection.alias, names, [values[name] for name in names])
 
 
-def _fetch_one(sql: str, params: list[Any]) -> tuple | None:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
-
-
 def _table(model: type[Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def _application(app_id: str) -> ConsumerApplication | None:
-    """The application with its department's region and whether its system is active."""
-    row = _fetch_one(
-        "SELECT a.id, a.app_id, a.signing_key, a.rate_limit, a.is_active, a.department_id, a.system_id, "
-        f"d.region_id, s.is_active FROM {_table(ConsumerApplication)} a "
+APPLICATION = (
+    "a.id, a.app_id, a.signing_key, a.rate_limit, a.is_active, a.department_id, a.system_id, d.region_id, s.is_active"
+)
+RESOURCE = "r.id, r.kind, r.status, r.entry_id, e.provider_id, e.published_id, v.share_type"
+
+
+@functools.lru_cache(maxsize=2)
+def _reads_sql(vendor: str) -> str:
+    grant = permissions.in_force("g2", consumer="a.department_id", entry="r.entry_id", day="%s", system="a.system_id")
+    return (
+        f"SELECT {APPLICATION}, {RESOURCE}, {permissions.decision_columns('g')}, {query.column_list('c')} "
+        f"FROM {_table(ConsumerApplication)} a "
         f"JOIN {_table(Department)} d ON d.id = a.department_id "
-        f"JOIN {_table(InformationSystem)} s ON s.id = a.system_id WHERE a.app_id = %s",
-        [app_id],
+        f"JOIN {_table(InformationSystem)} s ON s.id = a.system_id "
+        f"LEFT JOIN {_table(Resource)} r ON r.id = %s "
+        f"LEFT JOIN {_table(CatalogEntry)} e ON e.id = r.entry_id "
+        f"LEFT JOIN {_table(EntryVersion)} v ON v.id = e.published_id "
+        f"LEFT JOIN {_table(Grant)} g ON g.id = (SELECT g2.id FROM {_table(Grant)} g2 WHERE {grant} "
+        f"ORDER BY {permissions.by_duration('g2')} LIMIT 1) "
+        f"LEFT JOIN {_table(ResourceColumn)} c ON c.resource_id = r.id "
+        "WHERE a.app_id = %s ORDER BY c.position"
     )
-    if row is None:
+
+
+def _read(app_id: str, resource_id: int) -> Reads | None:
+    day = clock.today()
+    on = connection.ops.adapt_datefield_value(day)
+    with connection.cursor() as cursor:
+        cursor.execute(_reads_sql(connection.vendor), [resource_id, on, on, app_id])
+        rows = cursor.fetchall()
+    if not rows:
         return None
-    pk, app_id, sealed, rate_limit, is_active, department_id, system_id, region_id, system_active = row
+    first = rows[0]
+    pk, app_id, sealed, rate_limit, is_active, department_id, system_id, region_id, system_active = first[:9]
     application = _instance(
         ConsumerApplication,
         {"id": pk, "app_id": app_id, "signing_key": sealed, "rate_limit": rate_limit, "is_active": bool(is_active)},
     )
     application.department = _instance(Department, {"id": department_id, "region_id": region_id})
     application.system = _instance(InformationSystem, {"id": system_id, "is_active": bool(system_active)})
-    return application
-
-
-def _resource(resource_id: int) -> Resource | None:
-    """The resource with its entry's provider and the published version's sharing type."""
-    row = _fetch_one(
-        "SELECT r.id, r.kind, r.status, r.entry_id, e.provider_id, e.published_id, v.share_type "
-        f"FROM {_table(Resource)} r JOIN {_table(CatalogEntry)} e ON e.id = r.entry_id "
-        f"LEFT JOIN {_table(EntryVersion)} v ON v.id = e.published_id WHERE r.id = %s",
-        [resource_id],
-    )
-    if row is None:
-        return None
-    pk, kind, status, entry_id, provider_id, published_id, share_type = row
-    resource = _instance(Resource, {"id": pk, "kind": kind, "status": status})
-    resource.entry = _instance(CatalogEntry, {"id": entry_id, "provider_id": provider_id})
-    resource.entry.published = (
-        None if published_id is None else _instance(EntryVersion, {"id": published_id, "share_type": share_type})
-    )
-    return resource
+    resource = None
+    if first[9] is not None:
+        pk, kind, status, entry_id, provider_id, published_id, share_type = first[9:16]
+        resource = _instance(Resource, {"id": pk, "kind": kind, "status": status})
+        resource.entry = _instance(CatalogEntry, {"id": entry_id, "provider_id": provider_id})
+        resource.entry.published = (
+            None if published_id is None else _instance(EntryVersion, {"id": published_id, "share_type": share_type})
+        )
+    width = len(permissions.DECISION_FIELDS)
+    grant = first[16 : 16 + width]
+    columns = [query.ColumnSpec(*row[16 + width :]) for row in rows if row[16 + width] is not None]
+    return Reads(application, resource, [] if grant[0] is None else [permissions.grant_of(grant)], columns, day)
 
 
 # --- who is calling ---------------------------------------------------------------------------
 
 
-def _key_for(app_id: str) -> tuple[ConsumerApplication, bytes]:
-    application = _application(app_id)
-    if application is None:
-        raise signing.SignatureError(
-            "unknown_app", signing.APP_ID, _("No application has this %(header)s.") % {"header": signing.APP_ID}
-        )
-    if not application.is_active or not application.system.is_active:
-        raise signing.SignatureError(
-            "app_disabled",
-            signing.APP_ID,
-            _("The application of this %(header)s is disabled, or its information system is.")
-            % {"header": signing.APP_ID},
-        )
-    return application, signing_key(application)
+class Caller:
+    """``key_for`` of ``signing.verify`` for a call on one resource, keeping what it read."""
+
+    def __init__(self, resource_id: int):
+        self.resource_id = resource_id
+        self.reads: Reads | None = None
+
+    def key_for(self, app_id: str) -> tuple[ConsumerApplication, bytes]:
+        self.reads = _read(app_id, self.resource_id)
+        if self.reads is None:
+            raise signing.SignatureError(
+                "unknown_app", signing.APP_ID, _("No application has this %(header)s.") % {"header": signing.APP_ID}
+            )
+        application = self.reads.application
+        if not application.is_active or not application.system.is_active:
+            raise signing.SignatureError(
+                "app_disabled",
+                signing.APP_ID,
+                _("The application of this %(header)s is disabled, or its information system is.")
+                % {"header": signing.APP_ID},
+            )
+        return application, signing_key(application)
 
 
 def _audit_unauthenticated(request: HttpRequest, kind: str, resource_id: int, code: str, header: str) -> None:
@@ -288,8 +318,9 @@ def endpoint(kind: str, resource_kind: str, methods: tuple[str, ...] = ("GET",))
         @require_http_methods(list(methods))
         @functools.wraps(view)
         def handle(request: HttpRequest, resource_id: int, **kwargs: Any) -> HttpResponse:
+            caller = Caller(resource_id)
             try:
-                application = signing.verify(request, key_for=_key_for, remember_nonce=nonces.use)
+                application = signing.verify(request, key_for=caller.key_for, remember_nonce=nonces.use)
                 verdict = ratelimit.hit(application.app_id, application.rate_limit)
             except signing.SignatureError as exc:
                 _audit_unauthenticated(request, kind, resource_id, exc.code, exc.header)
@@ -310,7 +341,7 @@ def endpoint(kind: str, resource_kind: str, methods: tuple[str, ...] = ("GET",))
                         % {"n": verdict.limit},
                     )
                 with query.columns_read_once():
-                    response = view(request, call, _authorise(request, call, resource_id, resource_kind), **kwargs)
+                    response = view(request, call, _authorise(request, call, caller, resource_kind), **kwargs)
             except Refusal as refusal:
                 call.outcome, call.code = refusal.outcome, refusal.code
                 response = refusal.response()
@@ -337,13 +368,15 @@ class Authorised:
         return frozenset(code.lower() for code in self.access.items)
 
 
-def _authorise(request: HttpRequest, call: Call, resource_id: int, resource_kind: str) -> Authorised:
-    resource = _resource(resource_id)
+def _authorise(request: HttpRequest, call: Call, caller: Caller, resource_kind: str) -> Authorised:
+    reads = caller.reads
+    resource = reads.resource
     if resource is None:
-        raise Refusal(404, "not_found", _("There is no resource %(id)s.") % {"id": resource_id})
+        raise Refusal(404, "not_found", _("There is no resource %(id)s.") % {"id": caller.resource_id})
     call.resource = resource
+    query.read_with(resource, reads.columns)
     application = call.application
-    access = decide(application.department, resource, application=application)
+    access = decide(application.department, resource, application=application, on=reads.day, grants=reads.grants)
     if not access:
         raise Refusal(403, "access_denied", access.reason)
     call.grant = access.grant.pk if access.grant is not None else None

@@ -13,10 +13,11 @@ the holder lookup alike (R-20.1, R-20.2, R-22.1).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
-from django.db.models.query import RawQuerySet
 from django.utils.translation import gettext as _
 
 from govdata.catalog.models import CatalogEntry
@@ -45,31 +46,81 @@ def _denied(reason: str) -> Access:
     return Access(False, frozenset(), None, reason)
 
 
+# What a decision is made of; a grant's other fields load when used.
+DECISION_FIELDS = ("id", "items", "purpose", "valid_from", "valid_until")
+
+
+def _column(name: str) -> str:
+    return connection.ops.quote_name(Grant._meta.get_field(name).column)
+
+
+def _decision_names() -> list[str]:
+    """The ``DECISION_FIELDS`` in the model's order, as ``from_db`` wants them."""
+    return [f.attname for f in Grant._meta.concrete_fields if f.attname in DECISION_FIELDS]
+
+
+def decision_columns(alias: str) -> str:
+    """The select list of a grant's ``DECISION_FIELDS`` (table ``alias``), for ``grant_of``."""
+    return ", ".join(f"{alias}.{_column(name)}" for name in _decision_names())
+
+
+def grant_of(values: Sequence[Any]) -> Grant:
+    """A grant from the values of ``decision_columns`` (both databases give dates as dates,
+    and the JSON as the text its field reads)."""
+    read_items = Grant._meta.get_field("items").from_db_value
+    names = _decision_names()
+    return Grant.from_db(
+        connection.alias,
+        names,
+        [read_items(value, None, connection) if name == "items" else value for name, value in zip(names, values)],
+    )
+
+
+def in_force(alias: str, *, consumer: str, entry: str, day: str, system: str | None = None) -> str:
+    """The SQL condition "grant ``alias`` is in force for the consumer on the entry (through
+    the system) on the day": accepted, not revoked, inside its period. The arguments are SQL
+    expressions, placed in the order consumer, entry, day, day, system (mind it when they
+    are ``%s``)."""
+    conditions = [
+        f"{alias}.{_column('consumer')} = {consumer}",
+        f"{alias}.{_column('entry')} = {entry}",
+        f"{alias}.{_column('valid_from')} <= {day}",
+        f"{alias}.{_column('valid_until')} >= {day}",
+        f"{alias}.{_column('accepted_at')} IS NOT NULL",
+        f"{alias}.{_column('revoked_at')} IS NULL",
+    ]
+    if system is not None:
+        conditions.append(f"{alias}.{_column('system')} = {system}")
+    return " AND ".join(conditions)
+
+
+def by_duration(alias: str) -> str:
+    """The order of grants in force: the longest-lasting first."""
+    return f"{alias}.{_column('valid_until')} DESC, {alias}.{_column('id')} DESC"
+
+
 def active_grants(
     department: Department | int,
     entry: CatalogEntry | int,
     on: dt.date | None = None,
     *,
     system: InformationSystem | int | None = None,
-) -> RawQuerySet:
-    """Grants in force for a department on an entry (through ``system`` when given): accepted,
-    not revoked, inside their period; the longest-lasting first. One plain statement, since
-    the gateway decides every call with it and building the ORM's query costs several times
-    more than running it."""
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in Grant._meta.concrete_fields)
+) -> list[Grant]:
+    """Grants in force for a department on an entry (through ``system`` when given), the
+    longest-lasting first. One plain statement reading the ``DECISION_FIELDS``: building the
+    ORM's query and mapping its rows cost several times more than running it."""
     day = connection.ops.adapt_datefield_value(on or clock.today())
-    conditions = ["consumer_id = %s", "entry_id = %s", "valid_from <= %s", "valid_until >= %s"]
     params = [getattr(department, "pk", department), getattr(entry, "pk", entry), day, day]
     if system is not None:
-        conditions.append("system_id = %s")
         params.append(getattr(system, "pk", system))
-    return Grant.objects.raw(
-        f"SELECT {columns} FROM {quote(Grant._meta.db_table)} "
-        f"WHERE {' AND '.join(conditions)} AND accepted_at IS NOT NULL AND revoked_at IS NULL "
-        "ORDER BY valid_until DESC, id DESC",
-        params,
-    )
+    condition = in_force("g", consumer="%s", entry="%s", day="%s", system="%s" if system is not None else None)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {decision_columns('g')} FROM {connection.ops.quote_name(Grant._meta.db_table)} g "
+            f"WHERE {condition} ORDER BY {by_duration('g')}",
+            params,
+        )
+        return [grant_of(row) for row in cursor.fetchall()]
 
 
 def decide(
@@ -78,9 +129,12 @@ def decide(
     *,
     application: ConsumerApplication | None = None,
     on: dt.date | None = None,
+    grants: Sequence[Grant] | None = None,
 ) -> Access:
     """May ``department`` (through ``application`` when it calls the gateway) use the rows or
-    files of ``resource``, and which items?"""
+    files of ``resource``, and which items? ``grants``: those in force, as ``active_grants``
+    gives them, when the caller read them with its other reads (the gateway, in one
+    statement per call)."""
     if department is None:
         return _denied(_("Only government departments use shared data."))
     entry = resource.entry
@@ -93,8 +147,9 @@ def decide(
         return Access(True)
     if share_type != ShareType.CONDITIONAL:
         return _denied(_("This data is not shared."))
-    system = application.system_id if application is not None else None
-    grant = next(iter(active_grants(department, entry, on, system=system)), None)
+    if grants is None:
+        grants = active_grants(department, entry, on, system=application.system_id if application is not None else None)
+    grant = grants[0] if grants else None
     if grant is None:
         return _denied(_no_grant_reason(department, entry, on))
     return Access(True, frozenset(grant.items), grant)

@@ -11,8 +11,10 @@ import secrets
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 from urllib.parse import parse_qs, quote, urlsplit
 
+import limits.storage.memory
 import pytest
 import redis
 from django.core.files.storage import default_storage
@@ -28,7 +30,7 @@ from govdata.datastore.models import Mask
 from govdata.datastore.services import apis
 from govdata.datastore.tests import corpus as c
 from govdata.datastore.tests.conftest import published_entry
-from govdata.sharing import nonces, signing
+from govdata.sharing import nonces, ratelimit, signing
 from govdata.sharing.client import GatewayClient
 from govdata.sharing.models import UsedNonce
 from govdata.sharing.services import applications
@@ -302,6 +304,22 @@ def test_over_the_rate_limit_the_answer_is_429_with_the_headers(yk, grant, table
     assert (over["X-RateLimit-Limit"], over["X-RateLimit-Remaining"]) == ("3", "0")
     assert int(over["X-RateLimit-Reset"]) >= int(over["Retry-After"]) >= 0
     assert gateway_events(application=application.app_id).last().details["code"] == "rate_limited"
+
+
+@pytest.mark.req("R-9.1")
+def test_memory_counters_forget_ended_windows_as_they_count_without_timer_threads(monkeypatch):
+    now = [1_000.0]
+    clock_ = SimpleNamespace(time=lambda: now[0], monotonic=lambda: now[0])
+    monkeypatch.setattr(limits.storage.memory, "time", clock_)
+    monkeypatch.setattr(ratelimit, "time", clock_)
+    storage = ratelimit.SweptMemoryStorage("memory://")
+    timers = threading.active_count()
+    assert [storage.incr("a", 60) for _ in range(3)] == [1, 2, 3]
+    assert threading.active_count() <= timers  # counting starts no thread
+    now[0] += 61  # a's window has ended
+    assert storage.get("a") == 0 and storage.incr("b", 60) == 1
+    assert "a" not in storage.storage and "a" not in storage.expirations  # forgotten, not only unread
+    assert ratelimit.limiter("memory://").storage.__class__ is ratelimit.SweptMemoryStorage
 
 
 # --- what a grant allows -------------------------------------------------------------------------
