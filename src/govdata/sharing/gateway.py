@@ -8,10 +8,11 @@ through which consumer applications use shared data. The protocol is in ``signin
     GET|POST resources/{id}/call    (the upstream interface's parameters)
 
 Every endpoint, in this order: the signature and nonce (401 naming the header), the
-application's rate limit (429), the resource (404 when unknown), ``permissions.decide`` for
-the application's department and system on this call's date (403 with the reason: not
-published, not shared, no grant in force — so expiry and revocation act at the next call),
-the resource's kind (400), the purpose (below), then the work. Rows come from the datastore
+application's rate limit (429), the resource (404 when unknown), the resource's kind (400),
+the decision of ``services.access.decide_use`` — the one the pages and the API use — for the
+application's department and system on this call's date (403 with the reason: not
+published, not shared, no grant in force — so expiry and revocation act at the next call; or
+the purpose, below), then the work. Rows come from the datastore
 query engine with the projection limited to the granted items and masking on for every
 consumer (off for the provider's own applications); naming an item outside the grant is a
 403 naming it, never a silent drop.
@@ -64,7 +65,7 @@ from govdata.orgs.models import Department, InformationSystem
 
 from . import nonces, permissions, ratelimit, signing
 from .models import ConsumerApplication, Grant
-from .permissions import Access, decide
+from .services.access import Granted, Refused, decide_use
 from .services.applications import signing_key
 
 PURPOSE = "purpose"
@@ -271,8 +272,8 @@ def _stated_purpose(request: HttpRequest) -> tuple[str, str]:
     return request.GET.get(PURPOSE, "").strip(), unquote(request.headers.get(PURPOSE_HEADER, "")).strip()
 
 
-def _purpose(request: HttpRequest, access: Access) -> str:
-    """The purpose to record for this use, or a Refusal."""
+def _stated(request: HttpRequest) -> str:
+    """The purpose the caller states (either way, or none), or a Refusal."""
     parameter, header = _stated_purpose(request)
     if parameter and header and parameter != header:
         raise Refusal(
@@ -283,25 +284,11 @@ def _purpose(request: HttpRequest, access: Access) -> str:
         raise Refusal(
             400, "bad_purpose", _("State the purpose in at most %(n)d characters.") % {"n": MAX_PURPOSE}, parameter=PURPOSE
         )
-    grant = access.grant
-    if grant is not None:
-        if stated and stated != grant.purpose.strip():
-            raise Refusal(
-                403,
-                "purpose_not_granted",
-                _("The grant covers the purpose “%(granted)s” only; data obtained under it may not be used for another.")
-                % {"granted": grant.purpose},
-                parameter=PURPOSE,
-            )
-        return grant.purpose
-    if not stated:
-        raise Refusal(
-            400,
-            "purpose_required",
-            _("State the purpose of this use (the purpose parameter or the X-Purpose header)."),
-            parameter=PURPOSE,
-        )
     return stated
+
+
+# The HTTP status of each of ``access.decide_use``'s refusals.
+REFUSAL_STATUS = {"access_denied": 403, "purpose_not_granted": 403, "purpose_required": 400}
 
 
 def _parameters_given(request: HttpRequest) -> dict[str, Any]:
@@ -358,14 +345,15 @@ def endpoint(kind: str, resource_kind: str, methods: tuple[str, ...] = ("GET",))
 @dataclass(frozen=True)
 class Authorised:
     resource: Resource
-    access: Access
-    masked: bool
+    granted: Granted
 
     @property
     def projection(self) -> Any:
-        if self.access.items is None:
-            return query.ALL
-        return frozenset(code.lower() for code in self.access.items)
+        return self.granted.projection
+
+    @property
+    def masked(self) -> bool:
+        return self.granted.masked
 
 
 def _authorise(request: HttpRequest, call: Call, caller: Caller, resource_kind: str) -> Authorised:
@@ -374,12 +362,6 @@ def _authorise(request: HttpRequest, call: Call, caller: Caller, resource_kind: 
     if resource is None:
         raise Refusal(404, "not_found", _("There is no resource %(id)s.") % {"id": caller.resource_id})
     call.resource = resource
-    query.read_with(resource, reads.columns)
-    application = call.application
-    access = decide(application.department, resource, application=application, on=reads.day, grants=reads.grants)
-    if not access:
-        raise Refusal(403, "access_denied", access.reason)
-    call.grant = access.grant.pk if access.grant is not None else None
     if resource.kind != resource_kind:
         raise Refusal(
             400,
@@ -387,8 +369,22 @@ def _authorise(request: HttpRequest, call: Call, caller: Caller, resource_kind: 
             _("Resource %(id)s is of kind “%(kind)s”; this endpoint serves “%(wanted)s” resources.")
             % {"id": resource.pk, "kind": resource.kind, "wanted": resource_kind},
         )
-    call.purpose = _purpose(request, access)
-    return Authorised(resource, access, masked=resource.entry.provider_id != application.department_id)
+    query.read_with(resource, reads.columns)
+    application = call.application
+    try:
+        granted = decide_use(
+            application.department,
+            resource,
+            purpose=_stated(request),
+            application=application,
+            on=reads.day,
+            grants=reads.grants,
+        )
+    except Refused as refused:
+        raise Refusal(REFUSAL_STATUS[refused.code], refused.code, refused.reason, parameter=refused.parameter) from None
+    call.grant = granted.access.grant.pk if granted.access.grant is not None else None
+    call.purpose = granted.purpose
+    return Authorised(resource, granted)
 
 
 # --- table resources ----------------------------------------------------------------------------

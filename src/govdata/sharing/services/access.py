@@ -4,7 +4,8 @@ alike. A refusal is audited too, then raised as PermissionDenied with the reason
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ from govdata.orgs.models import Department
 from govdata.orgs.permissions import DEPARTMENT_ROLES, has_role
 
 from .. import permissions as perm
-from ..models import ConsumerApplication, Receipt
+from ..models import ConsumerApplication, Grant, Receipt
 from . import receipts
 
 # Parameters of a read that are not query parameters of the engine.
@@ -53,6 +54,46 @@ class Granted:
     masked: bool
 
 
+class Refused(Exception):
+    """A use that may not happen: a code for programs, the reason for people, and the
+    parameter it is about, if any."""
+
+    def __init__(self, code: str, reason: str, parameter: str | None = None):
+        super().__init__(reason)
+        self.code, self.reason, self.parameter = code, reason, parameter
+
+
+def decide_use(
+    department: Department | None,
+    resource: Resource,
+    *,
+    purpose: str,
+    application: ConsumerApplication | None = None,
+    on: dt.date | None = None,
+    grants: Sequence[Grant] | None = None,
+) -> Granted:
+    """The decision for one use of ``resource``'s data (``permissions.decide``) with its
+    purpose: a grant's data serves the grant's purpose alone; other data needs the user to
+    state one. Raises ``Refused``. The pages, the API and the gateway all decide with it."""
+    access = perm.decide(department, resource, application=application, on=on, grants=grants)
+    if not access:
+        raise Refused("access_denied", access.reason)
+    purpose = (purpose or "").strip()
+    if access.grant is not None:
+        if purpose and purpose != access.grant.purpose.strip():
+            raise Refused(
+                "purpose_not_granted",
+                _("The grant is for its stated purpose only: %(purpose)s") % {"purpose": access.grant.purpose},
+                "purpose",
+            )
+        purpose = access.grant.purpose
+    elif not purpose:
+        raise Refused("purpose_required", _("State the purpose of this use of the data."), "purpose")
+    own = department is not None and resource.entry.provider_id == department.pk
+    projection = query.ALL if access.items is None else sorted(access.items)
+    return Granted(access, purpose, projection, masked=not own)
+
+
 def _refuse(reader: Reader, resource: Resource, kind: str, reason: str, purpose: str, **details: Any) -> None:
     record(
         reader.actor,
@@ -67,24 +108,12 @@ def _refuse(reader: Reader, resource: Resource, kind: str, reason: str, purpose:
 
 
 def authorise(reader: Reader, resource: Resource, *, purpose: str, kind: str) -> Granted:
-    """The decision for one read, with its purpose: a grant's reads serve the grant's purpose
-    alone; unconditional data needs the caller to state one."""
-    access = perm.decide(reader.department, resource, application=reader.application)
-    purpose = (purpose or "").strip()
-    if not access:
-        _refuse(reader, resource, kind, access.reason, purpose)
-    if access.grant is not None:
-        if purpose and purpose != access.grant.purpose:
-            _refuse(
-                reader, resource, kind, _("The grant is for its stated purpose only: %(purpose)s") % {"purpose": access.grant.purpose},
-                purpose, parameter="purpose",
-            )
-        purpose = access.grant.purpose
-    elif not purpose:
-        _refuse(reader, resource, kind, _("State the purpose of this use of the data."), purpose, parameter="purpose")
-    own = reader.department is not None and resource.entry.provider_id == reader.department.pk
-    projection = query.ALL if access.items is None else sorted(access.items)
-    return Granted(access, purpose, projection, masked=not own)
+    """``decide_use`` for a reader; a refusal is audited, then raised as PermissionDenied."""
+    try:
+        return decide_use(reader.department, resource, purpose=purpose, application=reader.application)
+    except Refused as refused:
+        details = {"parameter": refused.parameter} if refused.parameter else {}
+        _refuse(reader, resource, kind, refused.reason, (purpose or "").strip(), **details)
 
 
 def _audit(reader: Reader, resource: Resource, kind: str, granted: Granted, codes: list[str], rows: int, **details) -> None:
