@@ -240,6 +240,10 @@ DEMO_UPSTREAM_URL = os.environ.get("GOVDATA_DEMO_UPSTREAM_URL") or f"http://127.
 # REDIS_URL is set, else in each process's memory.
 GATEWAY_SIGNATURE_WINDOW = int(os.environ.get("GOVDATA_GATEWAY_SIGNATURE_WINDOW", "300"))
 GATEWAY_RATE_LIMIT_STORAGE = os.environ.get("GOVDATA_GATEWAY_RATE_LIMIT_STORAGE") or REDIS_URL or "memory://"
+# The open platform's name (开放平台), shown by the public portal, the CKAN API's status_show,
+# the DCAT catalog and the open API's description (``opendata.portal``). Empty: Yingkou's,
+# translated (营口市公共数据开放平台); a name set here reads the same in every language.
+OPEN_PORTAL_NAME = os.environ.get("GOVDATA_OPEN_PORTAL_NAME", "").strip()
 # The open API's fair-use limits (in the same counters): per client address for anonymous
 # callers, per user for callers with a personal API token.
 OPEN_API_ANON_RATE = os.environ.get("GOVDATA_OPEN_API_ANON_RATE", "60/minute")

@@ -38,6 +38,7 @@ from . import permissions as perm
 from . import search as catalog_search
 from .diff import diff_versions
 from .exchange import export_national
+from .facets import facet_panel
 from .forms import (
     DATA_TYPE_CHOICES,
     REQUIRED_WHEN,
@@ -568,65 +569,6 @@ def entry_return(request, pk: int):
 
 # --- sharing-catalog search ----------------------------------------------------------------
 
-FACET_TITLES = {
-    "classification": gettext_lazy("Classification"),
-    "theme": gettext_lazy("Theme"),
-    "domain": gettext_lazy("Priority domain"),
-    "provider": gettext_lazy("Provider"),
-    "region": gettext_lazy("Region"),
-    "share_type": gettext_lazy("Sharing type"),
-    "open_type": gettext_lazy("Opening type"),
-    "format_category": gettext_lazy("Format category"),
-    "update_cycle": gettext_lazy("Update cycle"),
-}
-FACET_SHOWN = 12
-
-
-@dataclass
-class FacetValue:
-    value: str
-    label: str
-    count: int
-    selected: bool
-    url: str
-
-
-@dataclass
-class Facet:
-    key: str
-    title: Any
-    values: list[FacetValue]
-    more: list[FacetValue]
-
-    @property
-    def any_selected(self) -> bool:
-        return any(v.selected for v in self.values + self.more)
-
-
-def _toggle_url(request, facet: str, value: str) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    chosen = query.getlist(facet)
-    query.setlist(facet, [v for v in chosen if v != value] if value in chosen else [*chosen, value])
-    return "?" + query.urlencode()
-
-
-def _facets(request, result, filters) -> list[Facet]:
-    labels = selectors.facet_labels(result.facets)
-    out = []
-    for key in catalog_search.FACETS:
-        counts = dict(result.facets.get(key, {}))
-        for chosen in filters.get(key, []):
-            counts.setdefault(chosen, 0)
-        values = [
-            FacetValue(v, labels.get(key, {}).get(v, v), n, v in filters.get(key, []), _toggle_url(request, key, v))
-            for v, n in counts.items()
-        ]
-        values.sort(key=lambda f: (not f.selected, -f.count, f.label))
-        if values:
-            out.append(Facet(key, FACET_TITLES[key], values[:FACET_SHOWN], values[FACET_SHOWN:]))
-    return out
-
 
 @login_required
 def search(request):
@@ -645,7 +587,7 @@ def search(request):
         page_number = 1
         result = catalog_search.search(q, filters, sort=sort, offset=0, limit=PER_PAGE)
     page = Paginator(range(result.total), PER_PAGE).get_page(page_number)
-    facets = _facets(request, result, filters)
+    facets = facet_panel(request.GET, result, filters)
     chosen = [
         (facet.title, value.label, value.url)
         for facet in facets

@@ -4,10 +4,10 @@ anyone, no sign-in needed.
 
 Same rules and read paths as the portal and the CKAN API: the datasets are
 ``selectors.datasets`` (opened unconditionally or on application), rows come only through
-``selectors.read_rows`` (public columns, masked; unreadable rows are a 403, an unknown or
-hidden dataset or resource a 404). Departments are named by their unified social credit code
-(lower case), regions by their division code, themes and priority domains by their codes,
-as in the CKAN API.
+``services.reads`` (public columns, masked; unreadable rows are a 403, an unknown or hidden
+dataset or resource a 404; rows read under an approved application are audited).
+Departments are named by their unified social credit code (lower case), regions by their
+division code, themes and priority domains by their codes, as in the CKAN API.
 
 Callers and limits: anonymous callers are counted per client address against
 ``OPEN_API_ANON_RATE``; a personal API token (``opendata.tokens``), sent as
@@ -17,7 +17,8 @@ Callers and limits: anonymous callers are counted per client address against
 alone. Every answer carries ``X-RateLimit-Limit``, ``-Remaining`` and ``-Reset``; over the
 limit the answer is a 429 with ``Retry-After``; a token that is unknown, revoked or of a
 deactivated user is a 401 (counted against the address, so guessing tokens is limited too).
-Dataset details and rows count as the dataset's API use (usage statistics).
+Dataset details and rows count as the dataset's API use (usage statistics). Errors are the
+platform's (``common.api``), in the caller's language.
 """
 
 from __future__ import annotations
@@ -34,11 +35,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Field, NinjaAPI, Query, Schema
 
-from govdata.api import add_error_handlers
 from govdata.catalog.models import CatalogEntry
 from govdata.catalog.selectors import facet_labels, theme_choices
 from govdata.catalog.vocab import PriorityDomain
-from govdata.common.actor import client_ip
+from govdata.common.actor import Actor, client_ip
+from govdata.common.api import add_error_handlers
 from govdata.datastore import query
 from govdata.datastore.models import Resource
 from govdata.orgs.models import User
@@ -49,6 +50,8 @@ from . import selectors, tokens
 from .ckan import LICENCES
 from .datapackage import field_type
 from .models import UsageStat
+from .portal import portal_name
+from .services import reads
 from .services.usage import record_usage
 
 NAMESPACE = "govdata-open-api"
@@ -72,28 +75,26 @@ SECURITY_SCHEMES = {
     },
     "apiTokenHeader": {"type": "apiKey", "in": "header", "name": "X-Api-Token"},
 }
+DESCRIPTION = (
+    "The open data of %(portal)s: datasets, their rows, themes, departments and usage. "
+    "Anonymous calls are allowed and rate-limited per address; a personal API token gives its "
+    "user's access and a higher limit. Every answer carries X-RateLimit-Limit, "
+    "X-RateLimit-Remaining and X-RateLimit-Reset."
+)
 
 
 class OpenApi(NinjaAPI):
     def get_openapi_schema(self, **kwargs: Any):
-        """The spec, saying that a token is optional: anonymous calls (``{}``) are allowed."""
+        """The spec, naming the platform (``portal.portal_name``) and saying that a token is
+        optional: anonymous calls (``{}``) are allowed."""
         schema = super().get_openapi_schema(**kwargs)
+        schema["info"]["description"] = DESCRIPTION % {"portal": portal_name()}
         schema["components"]["securitySchemes"] = SECURITY_SCHEMES
         schema["security"] = [{}, {"bearerToken": []}, {"apiTokenHeader": []}]
         return schema
 
 
-open_api = OpenApi(
-    title="GovData Open API",
-    version="1",
-    description=(
-        "Open data of Yingkou (营口市公共数据开放平台): datasets, their rows, themes, departments "
-        "and usage. Anonymous calls are allowed and rate-limited per address; a personal API "
-        "token gives its user's access and a higher limit. Every answer carries X-RateLimit-Limit, "
-        "X-RateLimit-Remaining and X-RateLimit-Reset."
-    ),
-    urls_namespace="open_api",
-)
+open_api = OpenApi(title="GovData Open API", version="1", urls_namespace="open_api")
 add_error_handlers(open_api)
 
 
@@ -469,9 +470,10 @@ def resource_rows(
     if resource is None or resource.kind != Resource.Kind.TABLE:
         raise Http404
     parsed = query.parse_params(request.GET, projection=query.ALL, masked=True)
-    rows = selectors.read_rows(
-        _caller(request),
+    rows = reads.read_rows(
+        Actor(user=_caller(request), ip=client_ip(request)),
         resource,
+        route="open_api",
         filters=parsed.filters,
         q=q,
         sort=sort,

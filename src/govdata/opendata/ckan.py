@@ -76,14 +76,17 @@ from django.views.decorators.http import require_http_methods
 from govdata.catalog.models import CatalogEntry, Classification
 from govdata.catalog.selectors import facet_labels, theme_choices
 from govdata.catalog.vocab import DataType, OpenType, PriorityDomain
+from govdata.common.actor import Actor
 from govdata.datastore import query
 from govdata.datastore.models import Resource
 from govdata.orgs.models import Department
 
 from . import permissions as perm
 from . import selectors
-from .services.usage import record_usage
 from .models import UsageStat
+from .portal import portal_name
+from .services import reads
+from .services.usage import record_usage
 
 # The CKAN release whose Action API shapes these follow.
 CKAN_VERSION = "2.10.4"
@@ -486,7 +489,7 @@ def action(strict: tuple[str, ...] | None = None):
 def status_show(request: HttpRequest, params: Params) -> dict[str, Any]:
     """The site and the CKAN API version it follows."""
     return {
-        "site_title": _("Yingkou Government Data Open Platform"),
+        "site_title": portal_name(),
         "site_description": "",
         "site_url": request.build_absolute_uri("/").rstrip("/"),
         "ckan_version": CKAN_VERSION,
@@ -744,9 +747,10 @@ def datastore_search(request: HttpRequest, params: Params) -> dict[str, Any]:
     include_total = params.boolean("include_total", True)
     filters = _filters(params)
     sort = _sort(params)
-    rows = selectors.read_rows(
-        request.user,
+    rows = reads.read_rows(
+        Actor.from_request(request),
         resource,
+        route="ckan",
         filters=filters,
         q=q,
         sort=sort,

@@ -46,6 +46,7 @@ from govdata.datastore.models import Resource
 
 from . import selectors
 from .ckan import LICENCES, datastore_url
+from .portal import portal_name
 
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 EU = Namespace("http://publications.europa.eu/resource/authority/")
@@ -119,7 +120,7 @@ class _Builder:
     def catalog_node(self, entries: list[CatalogEntry]) -> None:
         g, catalog = self.graph, self.catalog
         g.add((catalog, RDF.type, DCAT.Catalog))
-        g.add((catalog, DCTERMS.title, _text(_("Yingkou Public Data Open Platform"))))
+        g.add((catalog, DCTERMS.title, _text(portal_name())))
         description = _("Government data of Yingkou opened to the public, with its opening type and terms.")
         g.add((catalog, DCTERMS.description, _text(description)))
         bureau = URIRef(f"{catalog}#publisher")

@@ -67,18 +67,29 @@ def is_public_user(user: User | None) -> bool:
     return has_role(user, Role.PUBLIC_USER)
 
 
+def approval(user: User | None, entry: CatalogEntry, on: dt.date | None = None) -> OpenApplication | None:
+    """The approved application of ``user`` for ``entry`` whose period includes ``on``
+    (today): the one under which the user reads the rows, and whose purpose every read of
+    them is audited with. Of several in force, the one approved last."""
+    if user is None or not user.is_authenticated:
+        return None
+    on = on or clock.today()
+    return (
+        OpenApplication.objects.filter(
+            applicant=user,
+            entry=entry,
+            status=OpenApplication.Status.APPROVED,
+            approved_from__lte=on,
+            approved_until__gte=on,
+        )
+        .order_by("-decided_at", "-pk")
+        .first()
+    )
+
+
 def holds_approval(user: User | None, entry: CatalogEntry, on: dt.date | None = None) -> bool:
     """An approved application of ``user`` for ``entry`` whose period includes ``on`` (today)."""
-    if user is None or not user.is_authenticated:
-        return False
-    on = on or clock.today()
-    return OpenApplication.objects.filter(
-        applicant=user,
-        entry=entry,
-        status=OpenApplication.Status.APPROVED,
-        approved_from__lte=on,
-        approved_until__gte=on,
-    ).exists()
+    return approval(user, entry, on) is not None
 
 
 def can_apply(user: User | None, entry: CatalogEntry) -> bool:

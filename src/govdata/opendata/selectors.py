@@ -128,6 +128,16 @@ def catalog_facet_values(facet: str, names: list[str]) -> list[str]:
 # --- rows --------------------------------------------------------------------------------------
 
 
+def _require_rows(user: User | None, resource: Resource) -> None:
+    if not perm.can_read_resource_rows(user, resource):
+        raise PermissionDenied(
+            _(
+                "The rows of a dataset opened on application are given to approved applicants "
+                "only, within the approved period."
+            )
+        )
+
+
 @dataclass
 class Rows:
     fields: list[query.Field]
@@ -154,8 +164,7 @@ def read_rows(
     (see ``permissions``). A page longer than the engine's is read as consecutive engine
     pages. Masked columns cannot be filtered on either: an equality filter on an ID number
     would tell anyone whether a given person is in the data."""
-    if not perm.can_read_resource_rows(user, resource):
-        raise PermissionDenied
+    _require_rows(user, resource)
     columns = list(resource.columns.all())
     masked = {c.code for c in columns if perm.is_masked(c)}
     for item in filters:
@@ -242,8 +251,7 @@ def export_rows(
 ) -> exports.Export:
     """Every row of a table resource as ``read_rows`` shows them (public columns, masked),
     streamed in ``fmt``."""
-    if not perm.can_read_resource_rows(user, resource):
-        raise PermissionDenied
+    _require_rows(user, resource)
     projection = [c.code for c in resource.columns.all() if perm.column_is_public(c)]
     return exports.export(resource, query.Query(projection=projection, masked=True), fmt, on_complete=on_complete)
 

@@ -4,10 +4,11 @@ examples, departments, the notices of not-open and restricted data (R-30.1), the
 domains' opening progress (R-31.1) and usage statistics.
 
 Thin by rule: what the public may see and read is decided by ``permissions`` for the
-request's user (approved applicants will read more, with no change here) and read through
-``selectors``; rows only through ``selectors.read_rows`` and ``selectors.export_rows``
-(public columns, masked). A dataset or resource the user may not see is a 404; rows of one
-they may see but not read are a 403.
+request's user (approved applicants read more, with no change here) and read through
+``selectors``; rows only through ``services.reads`` (``selectors.read_rows`` and
+``selectors.export_rows``: public columns, masked; audited when read under an application).
+A dataset or resource the user may not see is a 404; rows of one they may see but not read
+are a 403.
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 
+from govdata.catalog.facets import facet_panel
 from govdata.catalog.forms import SearchForm
 from govdata.catalog.models import CatalogEntry
 from govdata.catalog.search import SearchResult
 from govdata.catalog.selectors import theme_choices
-from govdata.catalog.views import _facets as catalog_facets
 from govdata.catalog.vocab import OpenType, PriorityDomain
 from govdata.common import clock
+from govdata.common.actor import Actor
 from govdata.datastore import exports, query
 from govdata.datastore.models import Resource
 from govdata.orgs.models import Department
@@ -38,6 +40,7 @@ from . import permissions as perm
 from . import selectors
 from .ckan import LICENCES
 from .models import UsageStat
+from .services import reads
 from .services.usage import record_usage
 
 PER_PAGE = 20
@@ -128,7 +131,7 @@ def search(request):
     filters = {k: v for k, v in form.filters().items() if k in PUBLIC_FACETS} if form.is_bound else {}
     sort = sort or ("relevance" if q.strip() else "newest")
     result, page = _search_page(request, q, filters, sort, number)
-    facets = [facet for facet in catalog_facets(request, result, filters) if facet.key in PUBLIC_FACETS]
+    facets = facet_panel(request.GET, result, filters, PUBLIC_FACETS)
     return render(
         request,
         "opendata/search.html",
@@ -166,7 +169,8 @@ def _preview(request, resource: Resource, number: Any) -> Preview:
     # Offset pages, as far as the engine serves offsets.
     shown = min(resource.row_count, query.MAX_OFFSET + PREVIEW_ROWS)
     page = Paginator(range(shown), PREVIEW_ROWS).get_page(number)
-    rows = selectors.read_rows(request.user, resource, limit=PREVIEW_ROWS, offset=(page.number - 1) * PREVIEW_ROWS)
+    offset = (page.number - 1) * PREVIEW_ROWS
+    rows = reads.read_rows(Actor.from_request(request), resource, route="portal", limit=PREVIEW_ROWS, offset=offset)
     text = [[query.as_text(f.data_type, row[f.code]) for f in rows.fields] for row in rows.rows]
     return Preview(resource, rows.fields, text, page)
 
@@ -250,7 +254,7 @@ def download(request, pk: int, fmt: str):
     def count(_rows: int) -> None:
         record_usage(entry, UsageStat.Kind.DOWNLOAD)
 
-    stream = selectors.export_rows(request.user, resource, fmt, on_complete=count)
+    stream = reads.export_rows(Actor.from_request(request), resource, fmt, route="portal", on_complete=count)
     return exports.streaming_response(stream, filename=f"{resource.name}-{clock.today():%Y%m%d}")
 
 

@@ -11,6 +11,9 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.signals import request_finished
+from django.db import close_old_connections
+from django.test import RequestFactory
 
 from govdata import testing as t
 from govdata.audit.models import AuditEvent
@@ -21,7 +24,7 @@ from govdata.common.fsm import IllegalTransition
 from govdata.datastore.tests.corpus import id_number
 from govdata.notifications.models import Notification
 from govdata.opendata import permissions as perm
-from govdata.opendata import selectors, tasks
+from govdata.opendata import selectors, tasks, tokens, views
 from govdata.opendata.models import OpenApplication
 from govdata.opendata.services import accounts, applications
 from govdata.orgs.models import Role
@@ -292,3 +295,89 @@ def test_the_pages_of_an_application_from_applying_to_the_download(world, yk, cl
     download = f"/open/resources/{world.payments.resource_id}/download.csv"
     assert 'id="approval"' in done and download in done
     assert client.get(download).status_code == 200
+
+
+# --- audit of the reads (R-29.2: the rows are the approved applicant's alone) ----------------
+
+
+def stop_early(user, resource_id: str) -> None:
+    """A download of the whole table as CSV that the client leaves after its first chunk: the
+    server then closes the response. (Called on the view itself: closing the response sends
+    request_finished, whose handler would close the test's database connection, and the test
+    client's wrapper reconnects it.)"""
+    request = RequestFactory().get(f"/open/resources/{resource_id}/download.csv")
+    request.user = user
+    response = views.download(request, int(resource_id), "csv")
+    next(iter(response.streaming_content))
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
+
+
+def reads_audited():
+    return list(AuditEvent.objects.filter(action__in=("opendata.read", "opendata.export")).order_by("seq"))
+
+
+@pytest.mark.req("R-29.2")
+def test_an_approved_applicants_every_read_is_audited_with_the_applications_purpose(
+    world, yk, client, open_api_limits
+):
+    application = apply(world, period_start=dt.date(2026, 9, 30), period_end=dt.date(2026, 12, 31))
+    applications.approve(t.actor(yk.civil_admin), application)
+    resource = world.payments.resource_id
+    download = f"/open/resources/{resource}/download.csv"
+
+    # Unconditionally open data is anyone's without asking: counted in the statistics, not
+    # audited row by row — for the anonymous public and for the applicant alike.
+    for user in (None, world.applicant):
+        if user is not None:
+            client.force_login(user)
+        assert client.get(f"/open/datasets/{world.dibao.name}/").status_code == 200
+        assert b"".join(client.get(f"/open/resources/{world.dibao.resource_id}/download.csv").streaming_content)
+        assert client.get(f"/api/3/action/datastore_search?resource_id={world.dibao.resource_id}").status_code == 200
+    assert reads_audited() == []
+
+    # The applicant reads the on-application rows by every route; each read is audited.
+    assert client.get(f"/open/datasets/{world.payments.name}/").status_code == 200  # its preview
+    whole = b"".join(client.get(download).streaming_content).decode("utf-8-sig")
+    search = client.get(
+        "/api/3/action/datastore_search", {"resource_id": resource, "filters": '{"jzlb": "城市低保"}', "limit": 3}
+    )
+    assert len(search.json()["result"]["records"]) == 3
+    client.logout()  # the open API knows its callers by their tokens
+    _token, secret = tokens.issue_token(Actor(user=world.applicant))
+    rows = client.get(f"/api/open/v1/resources/{resource}/rows?limit=5", headers={"Authorization": f"Bearer {secret}"})
+    assert len(rows.json()["records"]) == 5
+    # A download stopped before its end is audited too, with the rows read until then.
+    client.force_login(world.applicant)
+    stop_early(world.applicant, resource)
+
+    events = reads_audited()
+    assert [(e.action, e.details["route"], e.row_count) for e in events] == [
+        ("opendata.read", "portal", 20),
+        ("opendata.export", "portal", len(whole.splitlines()) - 1),
+        ("opendata.read", "ckan", 3),
+        ("opendata.read", "open_api", 5),
+        ("opendata.export", "portal", events[-1].row_count),
+    ]
+    assert [e.details.get("complete") for e in events] == [None, True, None, None, False]
+    for event in events:
+        assert (event.actor_type, event.actor_id, event.actor_label) == ("user", str(world.applicant.pk), "citizen1")
+        assert (event.object_type, event.object_id) == ("datastore.resource", resource)
+        assert event.purpose == application.purpose == "研究营口市企业社保缴费结构"
+        assert event.details["application"] == application.pk
+        assert event.department_id == yk.civil.pk  # the provider's security officer sees it
+        assert event.client_ip == "127.0.0.1"
+        assert "sfzh" in event.details["items"] and "jtzz" not in event.details["items"]  # what was given
+    assert events[2].details["filters"] == [{"field": "jzlb", "op": "eq", "value": "城市低保"}]
+    assert events[1].details["format"] == "csv"
+
+    # Refused reads leave no read behind: another user, or the applicant after the period.
+    client.force_login(world.other)
+    assert client.get(download).status_code == 403
+    platform_clock.set_now(dt.datetime(2027, 1, 1, 0, 0, 1, tzinfo=SHANGHAI))
+    client.force_login(world.applicant)
+    assert client.get(download).status_code == 403
+    assert len(reads_audited()) == 5

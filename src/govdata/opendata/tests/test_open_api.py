@@ -158,6 +158,41 @@ def test_rows_are_public_masked_filtered_and_paged_by_cursor(client, opendata):
     assert get(client, "/resources/999999/rows").status_code == 404
 
 
+@pytest.mark.req("R-29.1")
+def test_every_refusal_is_told_in_the_callers_language(client, opendata):
+    """zh-hans by default, English on request; the schema's refusals in the platform's shape."""
+    dibao, payments = opendata.dibao, opendata.payments
+    unknown = get(client, "/datasets/no-such-dataset")
+    assert (unknown.status_code, unknown.json()) == (404, {"detail": "未找到。"})
+    assert get(client, "/resources/999999/rows").json() == {"detail": "未找到。"}
+    refused = get(client, f"/resources/{payments.resource_id}/rows")
+    assert refused.status_code == 403
+    assert refused.json() == {"detail": "依申请开放数据集的数据仅在批准期限内提供给申请已获批准的申请人。"}
+    invalid = get(client, f"/resources/{dibao.resource_id}/rows?nosuchcolumn=1")
+    assert invalid.json() == {"detail": "输入内容无效。", "errors": {"filters": ["“nosuchcolumn”不是该数据资源的字段。"]}}
+    schema = {
+        "/datasets?page=0": {"page": ["取值不能小于 1。"]},
+        "/datasets?page_size=1000": {"page_size": ["取值不能大于 100。"]},
+        "/datasets?sort=popular": {"sort": ["请使用以下取值之一：'relevance', 'newest', 'name'。"]},
+        "/datasets?facets=maybe": {"facets": ["请给出 true 或 false。"]},
+        f"/resources/{dibao.resource_id}/rows?limit=ten": {"limit": ["请填写整数。"]},
+        f"/datasets/{dibao.name}/usage?days=0": {"days": ["取值不能小于 1。"]},
+    }
+    for path, errors in schema.items():
+        answer = get(client, path)
+        assert (answer.status_code, answer.json()) == (422, {"detail": "输入内容无效。", "errors": errors}), path
+
+    english = {"Accept-Language": "en"}
+    assert get(client, "/datasets/no-such-dataset", **english).json() == {"detail": "Not found."}
+    assert get(client, "/datasets?page=0", **english).json() == {
+        "detail": "The input is not valid.",
+        "errors": {"page": ["Give a value of at least 1."]},
+    }
+    assert get(client, f"/resources/{payments.resource_id}/rows", **english).json()["detail"].startswith(
+        "The rows of a dataset opened on application"
+    )
+
+
 @pytest.mark.req("R-31.1")
 def test_themes_domains_and_departments_with_their_dataset_counts(client, opendata):
     themes = {t["code"]: t["datasets"] for t in get(client, "/themes").json()}

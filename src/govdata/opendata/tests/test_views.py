@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from openpyxl import load_workbook
+from rdflib import Graph, URIRef
+from rdflib.namespace import DCTERMS
 
 from govdata.catalog.models import CatalogEntry
 from govdata.datastore import masking
@@ -369,3 +371,31 @@ def test_sitemap_lists_the_portal_pages_and_exactly_the_open_datasets(client, op
     }
     for path in paths:
         assert client.get(path).status_code == 200, path
+
+
+def platform_names(client, **headers) -> dict[str, str]:
+    """What every public route calls the open platform."""
+    page = html(client.get("/open/", headers=headers))
+    catalog = Graph().parse(data=client.get("/open/catalog.ttl", headers=headers).content, format="turtle")
+    spec = client.get("/api/open/v1/openapi.json", headers=headers).json()
+    return {
+        "title": re.search(r"· ([^<]*)</title>", page).group(1),
+        "header": re.search(r'class="od-title">([^<]*)<', page).group(1),
+        "status_show": client.get("/api/3/action/status_show", headers=headers).json()["result"]["site_title"],
+        "dcat": str(catalog.value(URIRef("http://testserver/open/catalog"), DCTERMS.title)),
+        "open_api": re.search(r"The open data of (.*?): ", spec["info"]["description"]).group(1),
+    }
+
+
+@pytest.mark.req("R-8.1")
+def test_the_open_platform_has_one_name_on_every_route(client, opendata, settings):
+    assert set(platform_names(client).values()) == {SITE}
+    # English pages name it in English; the DCAT catalog speaks Chinese to every reader.
+    english = platform_names(client, **{"Accept-Language": "en"})
+    assert english.pop("dcat") == SITE
+    assert set(english.values()) == {"Yingkou Public Data Open Platform"}
+    # A deployment names its platform once (GOVDATA_OPEN_PORTAL_NAME), in every language.
+    settings.OPEN_PORTAL_NAME = "营口市政务数据资源开放平台"
+    for language in ("zh-hans", "en"):
+        names = platform_names(client, **{"Accept-Language": language})
+        assert set(names.values()) == {"营口市政务数据资源开放平台"}, language
