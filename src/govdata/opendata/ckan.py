@@ -272,6 +272,10 @@ class Params:
         return values
 
 
+# Built once: ``PriorityDomain.values`` builds its list at every use.
+DOMAIN_CODES = frozenset(PriorityDomain.values)
+
+
 # --- dictization -------------------------------------------------------------------------------
 
 
@@ -364,7 +368,7 @@ def package_dict(request: HttpRequest, entry: CatalogEntry) -> dict[str, Any]:
     provider = entry.provider
     licence_id, licence_title, licence_url = LICENCES[version.open_type]
     themes = sorted(version.themes.all(), key=lambda t: t.code)
-    domains = [d for d in version.domains if d in PriorityDomain.values]
+    domains = [d for d in version.domains if d in DOMAIN_CODES]
     extras = {
         "resource_code": entry.code,
         "classification": entry.classification.code,
