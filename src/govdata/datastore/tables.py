@@ -42,7 +42,9 @@ SQL_TYPES = {
 def _dialect(vendor: str) -> sa.engine.Dialect:
     # One dialect instance per database: it caches its type adaptations, which makes every
     # later compile several times cheaper than with a fresh dialect.
-    return postgresql.dialect() if vendor == "postgresql" else sqlite.dialect()
+    # SQLite's with Django's paramstyle (%s, as Django's SQLite cursor converts it), not its
+    # own "?": Django's debug cursor (DEBUG, query logging in tests) formats the SQL with %.
+    return postgresql.dialect() if vendor == "postgresql" else sqlite.dialect(paramstyle="format")
 
 
 def dialect() -> sa.engine.Dialect:

@@ -30,6 +30,7 @@ from govdata.datastore.models import Mask
 from govdata.datastore.services import apis
 from govdata.datastore.tests import corpus as c
 from govdata.datastore.tests.conftest import published_entry
+from govdata.sharing import gateway as gateway_module
 from govdata.sharing import nonces, ratelimit, signing
 from govdata.sharing.client import GatewayClient
 from govdata.sharing.models import UsedNonce
@@ -355,6 +356,26 @@ def test_a_record_is_looked_up_by_its_key_items(yk, grant, gateway, table):
     assert refusal(gateway.get(by_key(table), {"sfzh": c.id_number(999)}))[:2] == (404, "no_record")
     assert refusal(gateway.get(by_key(table))) == (400, "bad_query", "sfzh")
     assert refusal(gateway.get(by_key(table), {"sfzh": ID1, "xm": "张1"})) == (400, "bad_query", "xm")
+
+
+@pytest.mark.req("R-20.2")
+def test_a_calls_reads_are_one_statement_prepared_once_per_database_session(yk, grant, gateway, table):
+    def reads_of(answer_calls: int) -> list[str]:
+        with CaptureQueriesContext(connection) as queries:
+            for _ in range(answer_calls):
+                assert gateway.get(by_key(table), {"sfzh": ID1}).status_code == 200
+        return [q["sql"] for q in queries.captured_queries if "govdata_gateway_reads" in q["sql"] or "JOIN" in q["sql"]]
+
+    seen = reads_of(2)
+    if connection.vendor == "postgresql":
+        assert [sql.split()[0] for sql in seen] in (["PREPARE", "EXECUTE", "EXECUTE"], ["EXECUTE", "EXECUTE"])
+        # A new session has none: the next call prepares it again.
+        with connection.cursor() as cursor:
+            cursor.execute("DEALLOCATE ALL")
+        gateway_module._prepared.clear()
+        assert [sql.split()[0] for sql in reads_of(1)] == ["PREPARE", "EXECUTE"]
+    else:
+        assert len(seen) == 2 and all(sql.startswith("SELECT") for sql in seen)  # one statement a call
 
 
 @pytest.mark.req("R-20.2")
