@@ -227,10 +227,6 @@ class SearchEntry(models.Model):
     update_cycle = models.CharField(max_length=12, db_index=True)
     published_at = models.DateTimeField(db_index=True)
 
-    class Meta:
-        # "Newest first" pages walk this index instead of sorting every row.
-        indexes = [models.Index(fields=["-published_at", "-id"], name="search_newest_idx")]
-
 
 class SearchIndexState(models.Model):
     """A counter bumped on every index change: each process reloads its facet table when it

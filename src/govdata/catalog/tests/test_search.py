@@ -2,7 +2,7 @@ import pytest
 
 from govdata import testing as t
 from govdata.catalog import search, services
-from govdata.catalog.models import Classification
+from govdata.catalog.models import Classification, SearchEntry
 from govdata.catalog.seed import seed_classification
 
 from .test_workflow import ITEMS, entry_values
@@ -93,6 +93,22 @@ def test_sorts_and_filters_agree_with_facets(catalog):
         for value, n in counts.items():
             assert search.search("信息", {facet: [value]}).total == n, (facet, value)
     assert search.search("信息", {"share_type": ["unconditional"]}, limit=1, offset=1).entries == []
+
+
+@pytest.mark.req("R-16.1")
+def test_browsing_pages_without_words_are_the_databases_full_sort_page_by_page(catalog, yk):
+    for i in range(5):
+        services.publish(t.actor(yk.bureau), _submitted(yk, name=f"婚姻登记信息{i}", summary="婚姻登记"))
+    for filters in ({}, {"share_type": ["unconditional"]}, {"provider": [str(yk.civil.pk)]}):
+        rows = SearchEntry.objects.all()
+        for facet, values in filters.items():
+            rows = rows.filter(**{search.COLUMN_FACETS[facet] + "__in": values})
+        for sort, order in (("newest", ("-published_at", "-id")), ("name", ("name", "id"))):
+            expected = list(rows.order_by(*order).values_list("entry_id", flat=True))
+            seen = []
+            for offset in range(0, len(expected) + 2, 2):
+                seen += [e.pk for e in search.search("", filters, sort=sort, offset=offset, limit=2).entries]
+            assert seen == expected and expected, (filters, sort)
 
 
 @pytest.mark.req("R-16.1")
