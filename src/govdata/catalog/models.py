@@ -205,10 +205,7 @@ class LegalChangeEntry(models.Model):
 class SearchEntry(models.Model):
     """The search index row of a published entry: jieba tokens plus facet columns.
 
-    The full-text structure is database-specific and created by migration 0003: an FTS5
-    table kept in sync by triggers on SQLite, a generated ``search_vector`` column with a GIN
-    index on PostgreSQL. Careful: on SQLite, a migration that alters a column of this table
-    rebuilds it and drops those triggers; such a migration must create them again.
+    Its words are indexed in ``SearchTerm`` (kept in step by ``search.index_entry``).
     """
 
     entry = models.OneToOneField(CatalogEntry, on_delete=models.CASCADE, related_name="search_row")
@@ -226,6 +223,18 @@ class SearchEntry(models.Model):
     format_category = models.CharField(max_length=20, db_index=True)
     update_cycle = models.CharField(max_length=12, db_index=True)
     published_at = models.DateTimeField(db_index=True)
+
+
+class SearchTerm(models.Model):
+    """The search rows holding one word at one impact level (``search`` explains the levels):
+    a zlib-compressed little-endian bit set of ``SearchEntry`` ids."""
+
+    word = models.CharField(max_length=100)
+    level = models.PositiveSmallIntegerField()
+    rows = models.BinaryField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["word", "level"], name="catalog_searchterm_word_level")]
 
 
 class SearchIndexState(models.Model):

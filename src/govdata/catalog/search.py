@@ -1,34 +1,38 @@
 """Chinese full-text search over the published sharing catalog (R-16.1, R-19.2).
 
-Text is cut into words by jieba at index time and at query time, so both databases only see
-space-separated tokens: SQLite matches them with FTS5 (bm25 ranking), PostgreSQL with a
-'simple' tsvector and a GIN index (ts_rank).
+Text is cut into words by jieba at index time and at query time. The index is our own, the
+same on SQLite and PostgreSQL (one ranking, one behaviour): for each word, the search rows
+holding it as bit sets per impact level (see "the term index" below), stored in
+``SearchTerm`` and read per query — a few rows per word.
 
 Facets and filters work on a per-process table of every published entry's facet values (like
-a search engine's field cache), kept as bit sets over the search-row ids: a query asks the
-database only for the ids and scores that match its words, and filters and counts facets with
-integer AND and popcount; pages are ordered from the table too (a browse without words walks
-its precomputed newest-first or by-name order until the page is full), whatever the filters.
-The table is reloaded whenever the index version in the database
-changes (each publish bumps it in the same transaction), so every app server sees a change as
-soon as it is committed. Memory: about 200 bytes an entry, plus one bit per entry per facet
-value (2 MB for 100,000 entries and 150 values).
+a search engine's field cache), kept as bit sets over the search-row ids: a query ANDs its
+words' rows with the filters and counts facets with integer AND and popcount; pages are
+ordered from the table too (a walk down its precomputed newest-first or by-name order until
+the page is full), whatever the filters. The table is reloaded whenever the index version in
+the database changes (each publish bumps it in the same transaction), so every app server
+sees a change as soon as it is committed. Memory: about 200 bytes an entry, plus one bit per
+entry per facet value (2 MB for 100,000 entries and 150 values).
 """
 
 from __future__ import annotations
 
 import heapq
-from collections import OrderedDict
+import math
 import re
 import threading
 import uuid
+import zlib
+from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F, QuerySet
 
-from .models import CatalogEntry, EntryVersion, SearchEntry, SearchIndexState
+from .models import CatalogEntry, EntryVersion, SearchEntry, SearchIndexState, SearchTerm
 
 FACETS = (
     "classification",
@@ -87,12 +91,16 @@ def document_text(version: EntryVersion) -> str:
 def index_entry(entry: CatalogEntry) -> None:
     """(Re)index an entry's published version, or drop it when nothing is published."""
     version = entry.published
-    if version is None:
-        SearchEntry.objects.filter(entry=entry).delete()
-        _bump_index_version()
-        return
+    # First: on PostgreSQL the bump holds the state row's lock until commit, which makes index
+    # writers take turns at the shared term rows (SQLite has one writer at a time anyway).
     _bump_index_version()
-    SearchEntry.objects.update_or_create(
+    before = SearchEntry.objects.filter(entry=entry).values_list("id", "document").first()
+    if version is None:
+        if before is not None:
+            SearchEntry.objects.filter(pk=before[0]).delete()
+            _write_terms(before[0], before[1], "")
+        return
+    row, _created = SearchEntry.objects.update_or_create(
         entry=entry,
         defaults={
             "version": version,
@@ -111,75 +119,187 @@ def index_entry(entry: CatalogEntry) -> None:
             "published_at": version.reviewed_at,
         },
     )
+    _write_terms(row.pk, before[1] if before else "", row.document)
 
 
-def _fts_match(query_tokens: list[str]) -> str:
-    # FTS5: each token quoted, so no user input is ever read as query syntax.
-    return " ".join('"' + t.replace('"', '""') + '"' for t in query_tokens)
+# --- the term index ---------------------------------------------------------------------------
+#
+# For each word, the search rows containing it, split by impact level: BM25's term-frequency
+# part (tf, saturated by K1 and normalised for the document's length) quantised into LEVELS
+# levels, each level's rows a bit set. A query multiplies the levels by each word's idf (from
+# the word's row count at query time), so a page by relevance is found by visiting level
+# combinations from the highest score down with a few bit-set ANDs, and stops when the page
+# is full: no match is scored one by one, however many there are. Lengths are normalised
+# against a fixed typical length rather than the catalog's running average, so publishing
+# one entry never changes another entry's levels.
+
+K1, B = 1.2, 0.75
+TYPICAL_LENGTH = 60  # words in a typical entry's document
+LEVELS = 16
+MAX_WORD = 100  # longer "words" (pasted codes and the like) are not indexed
+# Past this many level combinations (three or more words), scoring the matches one by one is
+# cheaper than visiting the combinations.
+MAX_COMBINATIONS = 256
 
 
-class ScoreCache:
-    """Recent queries' scores per process, for one index state: scoring every match is the
-    expensive part of a broad query, and the same words are asked again and again (a search
-    engine's query-result cache). Bounded by the number of ids it holds."""
-
-    def __init__(self, max_ids: int = 2_000_000) -> None:
-        self.max_ids = max_ids
-        self._lock = threading.Lock()
-        self.clear()
-
-    def clear(self) -> None:
-        with self._lock:
-            self._state, self._entries, self._size = None, OrderedDict(), 0
-
-    def get(self, state: tuple[str, int], words: tuple[str, ...]) -> dict[int, float] | None:
-        with self._lock:
-            if state != self._state:
-                return None
-            found = self._entries.get(words)
-            if found is not None:
-                self._entries.move_to_end(words)
-            return found
-
-    def put(self, state: tuple[str, int], words: tuple[str, ...], scores: dict[int, float]) -> None:
-        with self._lock:
-            if state != self._state:
-                self._state, self._entries, self._size = state, OrderedDict(), 0
-            if words in self._entries or len(scores) > self.max_ids:
-                return
-            self._entries[words] = scores
-            self._size += len(scores)
-            while self._size > self.max_ids:
-                _, dropped = self._entries.popitem(last=False)
-                self._size -= len(dropped)
+def term_levels(document: str) -> dict[str, int]:
+    """Each word of an index document with its impact level (1 … LEVELS)."""
+    words = [w for w in document.split() if len(w) <= MAX_WORD]
+    norm = K1 * (1 - B + B * len(words) / TYPICAL_LENGTH)
+    return {
+        word: min(LEVELS, int(tf / (tf + norm) * LEVELS) + 1)  # tf·(K1+1)/(tf+norm), over its bound K1+1
+        for word, tf in Counter(words).items()
+    }
 
 
-score_cache = ScoreCache()
+def _pack(bits: int) -> bytes:
+    return zlib.compress(bits.to_bytes((bits.bit_length() + 7) >> 3, "little"), 1)
 
 
-def scores_for(state: tuple[str, int], query_tokens: list[str]) -> dict[int, float]:
-    words = tuple(query_tokens)
-    found = score_cache.get(state, words)
-    if found is None:
-        found = _scores(query_tokens)
-        score_cache.put(state, words, found)
-    return found
+def _unpack(data) -> int:
+    return int.from_bytes(zlib.decompress(data), "little")
 
 
-def _scores(query_tokens: list[str]) -> dict[int, float]:
-    """Search-row id -> relevance (lower is better) of every row containing all the tokens."""
-    if connection.vendor == "postgresql":
-        sql = (
-            "SELECT id, -ts_rank(search_vector, q) FROM catalog_searchentry, plainto_tsquery('simple', %s) q "
-            "WHERE search_vector @@ q"
+def build_terms(rows) -> list[tuple[str, int, bytes]]:
+    """(word, level, packed rows) of every word of ``rows`` — (search row id, document) pairs:
+    the whole term index at once, for a rebuild."""
+    members: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for pk, document in rows:
+        for key in term_levels(document).items():
+            members[key].append(pk)
+    return [(word, level, _pack(Bits.of(ids, max(ids) + 1))) for (word, level), ids in members.items()]
+
+
+def rebuild_terms() -> int:
+    """Rebuild the term index from the search rows (after rows were written in bulk); returns
+    the number of term rows."""
+    with transaction.atomic():
+        _bump_index_version()  # first, as in index_entry: no publish can change a row meanwhile
+        terms = build_terms(SearchEntry.objects.values_list("id", "document").iterator(chunk_size=5000))
+        SearchTerm.objects.all().delete()
+        SearchTerm.objects.bulk_create(
+            (SearchTerm(word=word, level=level, rows=data) for word, level, data in terms), batch_size=1000
         )
-        params = [" ".join(query_tokens)]
-    else:
-        sql = "SELECT rowid, bm25(catalog_search_fts) FROM catalog_search_fts WHERE catalog_search_fts MATCH %s"
-        params = [_fts_match(query_tokens)]
+    return len(terms)
+
+
+def _write_terms(row_id: int, before: str, after: str) -> None:
+    """Move search row ``row_id`` from the term levels of document ``before`` to those of
+    ``after``: only the (word, level) rows that change are read and written."""
+    old, new = term_levels(before), term_levels(after)
+    add = {key for key in new.items() if old.get(key[0]) != key[1]}
+    remove = {key for key in old.items() if new.get(key[0]) != key[1]}
+    keys = list(add | remove)
+    if not keys:
+        return
+    table = connection.ops.quote_name(SearchTerm._meta.db_table)
+    found = {}
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return dict(cursor.fetchall())
+        for chunk in range(0, len(keys), 400):
+            part = keys[chunk : chunk + 400]
+            cursor.execute(
+                f"SELECT id, word, level, rows FROM {table} WHERE (word, level) IN "
+                f"({', '.join(['(%s, %s)'] * len(part))})",
+                [value for key in part for value in key],
+            )
+            found.update({(word, level): (pk, _unpack(data)) for pk, word, level, data in cursor.fetchall()})
+    bit = 1 << row_id
+    create, update, delete = [], [], []
+    for key in keys:
+        pk, bits = found.get(key, (None, 0))
+        bits = bits | bit if key in add else bits & ~bit
+        if pk is None:
+            create.append(SearchTerm(word=key[0], level=key[1], rows=_pack(bits)))
+        elif bits:
+            update.append(SearchTerm(pk=pk, rows=_pack(bits)))
+        else:
+            delete.append(pk)
+    SearchTerm.objects.filter(pk__in=delete).delete()
+    SearchTerm.objects.bulk_update(update, ["rows"], batch_size=200)
+    SearchTerm.objects.bulk_create(create, batch_size=200)
+
+
+@dataclass
+class Term:
+    """A query word: its rows (every level), and its levels as (weight, rows), heaviest
+    first, the weight being the level's impact times the word's idf."""
+
+    rows: int
+    levels: list[tuple[float, int]]
+
+
+def _terms(words: list[str], everything: int) -> list[Term] | None:
+    """The query's words from the term index; None when one of them is in no row."""
+    table = connection.ops.quote_name(SearchTerm._meta.db_table)
+    levels: dict[str, list[tuple[int, int]]] = {word: [] for word in words}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT word, level, rows FROM {table} WHERE word IN ({', '.join(['%s'] * len(words))})", words
+        )
+        for word, level, data in cursor.fetchall():
+            levels[word].append((level, _unpack(data)))
+    total = everything.bit_count()
+    terms = []
+    for word in words:
+        rows = 0
+        for _level, bits in levels[word]:
+            rows |= bits
+        found = (rows & everything).bit_count()
+        if not found:
+            return None
+        idf = math.log(1 + (total - found + 0.5) / (found + 0.5))
+        weighted = [(idf * (level - 0.5) / LEVELS * (K1 + 1), bits) for level, bits in levels[word]]
+        terms.append(Term(rows, sorted(weighted, key=lambda pair: -pair[0])))
+    return terms
+
+
+def relevance(terms: list[Term], matched: int) -> dict[int, float]:
+    """Search row id -> score (higher is better) of every row in ``matched``."""
+    scores: dict[int, float] = dict.fromkeys(Bits.ids(matched), 0.0)
+    for term in terms:
+        for weight, bits in term.levels:
+            for i in Bits.ids(matched & bits):
+                scores[i] += weight
+    return scores
+
+
+def _by_relevance(table: FacetTable, terms: list[Term], matched: int, n: int) -> list[int]:
+    """The first ``n`` rows of ``matched`` by relevance, then newest first."""
+    if n <= 0 or not matched:
+        return []
+    if math.prod(len(term.levels) for term in terms) > MAX_COMBINATIONS:
+        scores = relevance(terms, matched)
+        rank = table.newest_rank
+        return heapq.nsmallest(n, scores, key=lambda i: (-scores[i], rank[i]))
+    # Level combinations, highest score first: a row is in exactly one combination (one level
+    # per word), so each combination's rows come before those of the next lower score.
+    # Combinations of equal score are taken together, for the newest-first tie break.
+    first = (0,) * len(terms)
+    heap = [(-_weight(terms, first), first)]
+    seen = {first}
+    page: list[int] = []
+    while heap and len(page) < n:
+        score, combination = heapq.heappop(heap)
+        group = [combination]
+        while heap and heap[0][0] == score:
+            group.append(heapq.heappop(heap)[1])
+        rows = 0
+        for combination in group:
+            bits = matched
+            for term, level in zip(terms, combination, strict=True):
+                bits &= term.levels[level][1]
+            rows |= bits
+            for position in range(len(terms)):
+                following = combination[:position] + (combination[position] + 1,) + combination[position + 1 :]
+                if following[position] < len(terms[position].levels) and following not in seen:
+                    seen.add(following)
+                    heapq.heappush(heap, (-_weight(terms, following), following))
+        page += _first_in(table.by_newest, table.newest_rank, rows, n - len(page), table.size)
+    return page
+
+
+def _weight(terms: list[Term], combination: tuple[int, ...]) -> float:
+    return sum(term.levels[level][0] for term, level in zip(terms, combination, strict=True))
 
 
 # --- the facet table --------------------------------------------------------------------------
@@ -204,10 +324,18 @@ class Bits:
         return int.from_bytes(buffer, "little")
 
     @staticmethod
-    def members(bits: int, ids, size: int) -> list[int]:
-        """The ids of ``ids`` that are in ``bits``, in the order given."""
-        buffer = bits.to_bytes((size >> 3) + 1, "little")
-        return [i for i in ids if buffer[i >> 3] >> (i & 7) & 1]
+    def ids(bits: int) -> list[int]:
+        """The ids in ``bits``, ascending: zero bytes are skipped at C speed."""
+        buffer = bits.to_bytes((bits.bit_length() + 7) >> 3, "little")
+        ids: list[int] = []
+        for found in _NONZERO.finditer(buffer):
+            base = found.start() << 3
+            ids += [base + bit for bit in _BITS_OF_BYTE[buffer[found.start()]]]
+        return ids
+
+
+_NONZERO = re.compile(rb"[^\x00]")
+_BITS_OF_BYTE = [tuple(bit for bit in range(8) if byte >> bit & 1) for byte in range(256)]
 
 
 @dataclass
@@ -217,11 +345,12 @@ class FacetTable:
     everything: int = 0  # the bits of every row
     bits: dict[str, dict[str, int]] = field(default_factory=dict)  # facet -> value -> rows
     entry: dict[int, int] = field(default_factory=dict)  # search row id -> entry id
-    newest: dict[int, float] = field(default_factory=dict)  # search row id -> -publication timestamp
-    name: dict[int, str] = field(default_factory=dict)
-    # Every row id in the browsing orders: newest first (then the highest id), and by name.
+    # Every row id in the two orders, newest first (then the highest id) and by name (then the
+    # lowest id), and each row's place in them.
     by_newest: list[int] = field(default_factory=list)
     by_name: list[int] = field(default_factory=list)
+    newest_rank: dict[int, int] = field(default_factory=dict)
+    name_rank: dict[int, int] = field(default_factory=dict)
 
 
 _table: FacetTable | None = None
@@ -240,6 +369,7 @@ def _load(state: tuple[str, int]) -> FacetTable:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
+    newest, name = {}, {}
     for row in rows:
         pk = row[0]
         for facet, value in zip(FACET_ORDER[:split], row[1 : split + 1], strict=True):
@@ -248,10 +378,12 @@ def _load(state: tuple[str, int]) -> FacetTable:
             for code in value.split("|"):
                 if code:
                     members[facet].setdefault(code, []).append(pk)
-        table.entry[pk], table.newest[pk], table.name[pk] = row[end], -row[end + 1].timestamp(), row[end + 2]
+        table.entry[pk], newest[pk], name[pk] = row[end], -row[end + 1].timestamp(), row[end + 2]
     table.size = max(table.entry, default=0) + 1
-    table.by_newest = sorted(table.entry, key=lambda i: (table.newest[i], -i))
-    table.by_name = sorted(table.entry, key=lambda i: (table.name[i], i))
+    table.by_newest = sorted(table.entry, key=lambda i: (newest[i], -i))
+    table.by_name = sorted(table.entry, key=lambda i: (name[i], i))
+    table.newest_rank = {i: rank for rank, i in enumerate(table.by_newest)}
+    table.name_rank = {i: rank for rank, i in enumerate(table.by_name)}
     table.everything = Bits.of(table.entry, table.size)
     table.bits = {
         facet: {value: Bits.of(ids, table.size) for value, ids in values.items()} for facet, values in members.items()
@@ -300,16 +432,6 @@ def count_facets(table: FacetTable, matched: int) -> dict[str, dict[str, int]]:
     return facets
 
 
-def _first(n: int, ids: list[int], primary: dict, tiebreak) -> list[int]:
-    """The first ``n`` of ``ids`` ordered by (primary[i], tiebreak(i)). The cut-off primary
-    value is found at C speed over the plain values; only the ids that reach it are sorted with
-    the full key — a few more than ``n`` unless many tie."""
-    if len(ids) > n:
-        cut = heapq.nsmallest(n, map(primary.__getitem__, ids))[-1] if n else None
-        ids = [i for i in ids if primary[i] <= cut] if n else []
-    return sorted(ids, key=lambda i: (primary[i], tiebreak(i)))[:n]
-
-
 @dataclass
 class SearchResult:
     total: int
@@ -317,19 +439,21 @@ class SearchResult:
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-def _walk(order: list[int], matched: int, offset: int, limit: int, size: int) -> list[int]:
-    """The ``limit`` rows of ``order`` in ``matched`` after the first ``offset``: a walk down a
-    precomputed order, which stops as soon as the page is full."""
-    buffer = matched.to_bytes((size >> 3) + 1, "little")
+def _first_in(order: list[int], rank: dict[int, int], rows: int, n: int, size: int) -> list[int]:
+    """The first ``n`` of ``rows`` in a precomputed ``order``: a walk down the order, which
+    stops when the page is full, while the rows are many; their ids sorted by ``rank`` when
+    they are few (the walk would pass over most of the order)."""
+    count = rows.bit_count()
+    if n <= 0 or not count:
+        return []
+    if 5 * count * count < 2 * n * size:
+        return heapq.nsmallest(n, Bits.ids(rows), key=rank.__getitem__)
+    buffer = rows.to_bytes((size >> 3) + 1, "little")
     page: list[int] = []
-    skip = offset
     for i in order:
         if buffer[i >> 3] >> (i & 7) & 1:
-            if skip:
-                skip -= 1
-            elif len(page) < limit:
-                page.append(i)
-            else:
+            page.append(i)
+            if len(page) == n:
                 break
     return page
 
@@ -343,35 +467,33 @@ def search(
     limit: int = 20,
     with_facets: bool = True,
     entries: QuerySet[CatalogEntry] | None = None,
+    load: Callable[[list[int]], dict[int, Any]] | None = None,
 ) -> SearchResult:
     """Search the published catalog. Visible to every government user, so no per-user filter
     is needed here; unpublished work is listed separately by the selectors. ``entries``: the
-    queryset the page is loaded from (a caller's own scope and prefetching), loaded once."""
+    queryset the page is loaded from (a caller's own scope and prefetching), loaded once; or
+    ``load``: a function from the page's entry ids to {id: item} (ids it leaves out are left
+    out of the page), for callers that want no model instances."""
     filters = {f: [str(v) for v in values if v] for f, values in (filters or {}).items() if f in FACETS}
     filters = {f: values for f, values in filters.items() if values}
     table = facet_table()
-    query_tokens = tokens(q)
-    scores = scores_for(table.state, query_tokens) if query_tokens else None
+    words = list(dict.fromkeys(tokens(q)))
+    terms = _terms(words, table.everything) if words else []
     # A row the table does not hold (published after it was loaded, in a transaction not yet
     # visible to it) is left out: its bit is never set, so it is never a candidate.
-    matched = table.everything if scores is None else Bits.of(scores, table.size) & table.everything
+    matched = 0 if terms is None else table.everything
+    for term in terms or ():
+        matched &= term.rows
     matched = _filtered(table, matched, filters)
     facets = count_facets(table, matched) if with_facets else {}
-    if scores is not None:
-        # Matches are ordered here, from the facet table: cheaper than asking the database to
-        # join them again.
-        candidates = Bits.members(matched, scores, table.size)
-        newest, name = table.newest, table.name
-        primary, tiebreak = {
-            "relevance": (scores, lambda i: (newest[i], -i)),
-            "name": (name, lambda i: i),
-        }.get(sort, (newest, lambda i: -i))
-        page = _first(offset + limit, candidates, primary, tiebreak)[offset:]
-        entry_ids = [table.entry[i] for i in page]
+    if terms and sort == "relevance":
+        rows = _by_relevance(table, terms, matched, offset + limit)[offset:]
+    elif sort == "name":
+        rows = _first_in(table.by_name, table.name_rank, matched, offset + limit, table.size)[offset:]
     else:
-        # Browsing: a walk down the table's order, as the database would walk an index — but
-        # whatever the filters, which a database would have to sort when they pick an index.
-        order = table.by_name if sort == "name" else table.by_newest
-        entry_ids = [table.entry[i] for i in _walk(order, matched, offset, limit, table.size)]
-    page = (CatalogEntry.objects if entries is None else entries).in_bulk(entry_ids)
+        rows = _first_in(table.by_newest, table.newest_rank, matched, offset + limit, table.size)[offset:]
+    entry_ids = [table.entry[i] for i in rows]
+    if load is None:
+        load = (CatalogEntry.objects if entries is None else entries).in_bulk
+    page = load(entry_ids)
     return SearchResult(matched.bit_count(), [page[i] for i in entry_ids if i in page], facets)

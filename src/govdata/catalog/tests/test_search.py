@@ -2,7 +2,7 @@ import pytest
 
 from govdata import testing as t
 from govdata.catalog import search, services
-from govdata.catalog.models import Classification, SearchEntry
+from govdata.catalog.models import Classification, SearchEntry, SearchTerm
 from govdata.catalog.seed import seed_classification
 
 from .test_workflow import ITEMS, entry_values
@@ -111,33 +111,71 @@ def test_browsing_pages_without_words_are_the_databases_full_sort_page_by_page(c
             assert seen == expected and expected, (filters, sort)
 
 
-@pytest.mark.req("R-16.1")
-def test_pages_follow_relevance_then_newest_exactly_as_a_full_sort(catalog, yk):
-    for i in range(7):  # many ties: same words, same length
-        services.publish(
-            t.actor(yk.bureau),
-            _submitted(yk, name=f"户籍迁移记录{i}", summary="户籍迁移"),
-        )
+def _full_sort(q: str) -> list[int]:
+    """Every match of ``q`` by relevance, then newest first: the order pages must follow."""
     table = search.facet_table()
-    scores = search._scores(search.tokens("户籍"))
-    expected = sorted(scores, key=lambda i: (scores[i], table.newest[i], -i))
-    expected_entries = [table.entry[i] for i in expected]
-    seen = []
-    for offset in range(0, len(expected) + 3, 3):
-        seen += [e.pk for e in search.search("户籍", offset=offset, limit=3).entries]
-    assert seen == expected_entries and len(seen) == 8
-    assert search._first(0, expected, scores, lambda i: i) == []
+    terms = search._terms(search.tokens(q), table.everything)
+    matched = table.everything
+    for term in terms:
+        matched &= term.rows
+    scores = search.relevance(terms, matched)
+    return [table.entry[i] for i in sorted(scores, key=lambda i: (-scores[i], table.newest_rank[i]))]
 
 
 @pytest.mark.req("R-16.1")
-def test_repeated_words_are_served_from_the_score_cache_until_the_index_changes(catalog, yk, django_assert_num_queries):
-    search.score_cache.clear()
+@pytest.mark.parametrize("combinations", [search.MAX_COMBINATIONS, 0], ids=["by-level", "scored-one-by-one"])
+def test_pages_follow_relevance_then_newest_exactly_as_a_full_sort(catalog, yk, monkeypatch, combinations):
+    for i in range(7):  # many ties: same words, same length
+        services.publish(t.actor(yk.bureau), _submitted(yk, name=f"户籍迁移记录{i}", summary="户籍迁移"))
+    services.publish(t.actor(yk.bureau), _submitted(yk, name="流动人口登记", summary="含户籍迁移的流动人口信息"))
+    monkeypatch.setattr(search, "MAX_COMBINATIONS", combinations)
+    for q, count in (("户籍", 9), ("户籍迁移", 8), ("迁移信息", 1)):
+        expected = _full_sort(q)
+        seen = []
+        for offset in range(0, len(expected) + 3, 3):
+            seen += [e.pk for e in search.search(q, offset=offset, limit=3).entries]
+        assert seen == expected and len(seen) == count, q
+
+
+@pytest.mark.req("R-16.1")
+def test_an_entry_named_by_the_words_ranks_above_one_that_only_mentions_them(catalog, yk):
+    named = _submitted(yk, name="婚姻登记信息", summary="结婚离婚登记")
+    services.publish(t.actor(yk.bureau), named)
+    mentioned = _submitted(
+        yk,
+        name="民政综合业务信息",
+        summary="民政部门汇总的多项业务数据，其中包括救助、养老、殡葬、社会组织、婚姻等方面的记录",
+    )
+    services.publish(t.actor(yk.bureau), mentioned)  # the newer one
+    assert [e.pk for e in search.search("婚姻").entries] == [named.pk, mentioned.pk]
+
+
+@pytest.mark.req("R-16.1")
+def test_the_term_index_stays_what_a_rebuild_makes_through_new_versions(catalog, yk):
+    def current():
+        return {(w, level): search._unpack(data) for w, level, data in SearchTerm.objects.values_list("word", "level", "rows")}
+
+    entry = _submitted(yk, name="殡葬服务机构信息", summary="殡葬服务机构名录")
+    services.publish(t.actor(yk.bureau), entry)
+    services.start_revision(t.actor(yk.civil_admin), entry)
+    services.save_draft(t.actor(yk.civil_admin), entry, entry_values(name="殡葬服务机构名录", summary="公墓和殡仪馆"), ITEMS)
+    services.submit(t.actor(yk.civil_admin), entry)
+    services.publish(t.actor(yk.bureau), entry)
+    assert search.search("殡仪馆").total == 1 and search.search("殡葬服务机构信息").total == 0
+    incremental = current()
+    search.rebuild_terms()
+    assert current() == incremental and incremental
+
+
+@pytest.mark.req("R-16.1")
+def test_a_search_is_three_queries_and_sees_each_publish_at_once(catalog, yk, django_assert_num_queries):
     assert search.search("低保").total == 1
-    # the index state, the page's entries: no scoring query the second time
-    with django_assert_num_queries(2):
+    # the index state, the words' term rows, the page's entries
+    with django_assert_num_queries(3):
         assert search.search("低保").total == 1
     services.publish(t.actor(yk.bureau), _submitted(yk, name="低保边缘家庭信息", summary="低保边缘"))
-    assert search.search("低保").total == 2  # a publish changes the state: scored afresh
+    assert search.search("低保").total == 2
+    assert search.search("低保 不存在的词").total == 0
 
 
 def _submitted(yk, **values):

@@ -322,7 +322,8 @@ def test_revision_review_shows_the_diff_against_the_published_version(client, yk
     # Others still see version 1 while version 2 is under review.
     client.force_login(yk.civil_admin)
     other = html(client.get(reverse("catalog:entry", args=[entry.pk])))
-    assert "每日" in other and "v2" not in other
+    # (the page's own markup, not a random CSRF token, must not name v2)
+    assert "每日" in other and ">v2<" not in other and "?v=2" not in other and ">v1<" in other
 
     client.force_login(yk.bureau)
     review = html(client.get(reverse("catalog:review_entry", args=[entry.pk])))
