@@ -30,6 +30,18 @@ def _tasks_run_immediately():
         HUEY.immediate = True
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the platform's language: Django's LocaleMiddleware leaves the
+    language of the last request active in the thread, so a test client request in English
+    would otherwise make the next test's messages English."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def clock():
     """Freeze the platform clock; ``clock.set(...)`` moves it."""

@@ -7,7 +7,8 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from functools import partial
+from typing import Any, NamedTuple
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Avg, Case, Count, Prefetch, Q, QuerySet, Sum, Value, When
@@ -15,7 +16,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
 from govdata.catalog import search
-from govdata.catalog.models import CatalogEntry, DataItem
+from govdata.catalog.models import CatalogEntry, DataItem, EntryVersion
 from govdata.catalog.navigation import is_department_member
 from govdata.catalog.vocab import OpenType, PriorityDomain
 from govdata.common import clock
@@ -36,10 +37,15 @@ def dataset_name(entry: CatalogEntry) -> str:
     return entry.code.replace("/", "-").lower()
 
 
+def dataset_scope(user: User | None) -> QuerySet[CatalogEntry]:
+    """The datasets of the open platform, nothing loaded beside them."""
+    return CatalogEntry.objects.filter(published__open_type__in=perm.LISTED)
+
+
 def datasets(user: User | None) -> QuerySet[CatalogEntry]:
     """The datasets of the open platform, with what their public description reads."""
     return (
-        CatalogEntry.objects.filter(published__open_type__in=perm.LISTED)
+        dataset_scope(user)
         .select_related("published", "provider", "provider__region", "classification")
         .prefetch_related(
             "published__themes",
@@ -52,15 +58,112 @@ def datasets(user: User | None) -> QuerySet[CatalogEntry]:
     )
 
 
-def get_dataset(user: User | None, ref: str) -> CatalogEntry | None:
-    """A dataset by id, resource code or name; None for anything the public may not see."""
+class ProviderRecord(NamedTuple):
+    pk: int
+    name: str
+    credit_code: str
+    created_at: dt.datetime
+    region_code: str
+
+
+class ThemeRecord(NamedTuple):
+    code: str
+    name: str
+
+
+class ResourceRecord(NamedTuple):
+    pk: int
+    entry_id: int
+    kind: str
+    name: str
+    description: str
+    created_at: dt.datetime
+    reviewed_at: dt.datetime | None
+    last_loaded_at: dt.datetime | None
+
+
+class DatasetRecord(NamedTuple):
+    """A dataset's published description as plain values (``dataset_records``): what the
+    CKAN dictionaries read, without model instances. Attribute names follow the models'."""
+
+    pk: int
+    code: str
+    origin: str
+    origin_provider: str
+    created_at: dt.datetime
+    classification_code: str
+    # The published version.
+    name: str
+    summary: str
+    number: int
+    open_type: str
+    open_conditions: str
+    open_basis: str
+    update_cycle: str
+    format_category: str
+    format_type: str
+    publish_date: dt.date | None
+    reviewed_at: dt.datetime | None
+    domains: list[str]
+    provider: ProviderRecord
+    themes: list[ThemeRecord]
+    resources: list[ResourceRecord]  # the published ones, by id
+
+    # The entry's own rule, read from the same field.
+    read_only = property(CatalogEntry.read_only.fget)
+
+
+# DatasetRecord's own fields as columns of the entries' query, in its order; those not named
+# here are the published version's.
+_ENTRY_COLUMNS = {name: name for name in ("pk", "code", "origin", "origin_provider", "created_at")}
+_DATASET_COLUMNS = tuple(
+    (_ENTRY_COLUMNS | {"classification_code": "classification__code"}).get(name, f"published__{name}")
+    for name in DatasetRecord._fields[: DatasetRecord._fields.index("provider")]
+)
+# ProviderRecord's fields, in its order.
+_PROVIDER_COLUMNS = (
+    "provider_id",
+    "provider__name",
+    "provider__credit_code",
+    "provider__created_at",
+    "provider__region__code",
+)
+
+
+def dataset_records(user: User | None, ids: Sequence[int]) -> dict[int, DatasetRecord]:
+    """The datasets among ``ids`` as ``DatasetRecord``s, by id, in three queries whatever
+    their number (the entries with their published version, provider, region and
+    classification; the themes; the published resources). Plain values, because model
+    instances cost a result page about 0.3 ms of CPU a dataset, most of it the ORM's."""
+    entries = dataset_scope(user).filter(pk__in=ids).order_by()
+    rows = list(entries.values_list(*_DATASET_COLUMNS, *_PROVIDER_COLUMNS, "published_id"))
+    if not rows:
+        return {}
+    themes: dict[int, list[ThemeRecord]] = defaultdict(list)
+    links = EntryVersion.themes.through.objects.filter(entryversion_id__in=[row[-1] for row in rows])
+    for version_id, code, name in links.values_list("entryversion_id", "classification__code", "classification__name"):
+        themes[version_id].append(ThemeRecord(code, name))
+    resources: dict[int, list[ResourceRecord]] = defaultdict(list)
+    published = Resource.objects.filter(entry_id__in=[row[0] for row in rows], status=Resource.Status.PUBLISHED)
+    for values in published.order_by("pk").values_list(*ResourceRecord._fields):
+        resources[values[1]].append(ResourceRecord._make(values))
+    own, provider = len(_DATASET_COLUMNS), slice(len(_DATASET_COLUMNS), -1)
+    return {
+        row[0]: DatasetRecord(*row[:own], ProviderRecord._make(row[provider]), themes[row[-1]], resources[row[0]])
+        for row in rows
+    }
+
+
+def get_dataset(user: User | None, ref: str, *, related: bool = True) -> CatalogEntry | None:
+    """A dataset by id, resource code or name; None for anything the public may not see.
+    ``related=False``: the entry alone, for callers that describe it from ``dataset_records``."""
     ref = str(ref).strip()
     if not ref:
         return None
     match = Q(code__iexact=ref) | Q(code__iexact=ref.replace("-", "/"))
     if ref.isdigit():
         match |= Q(pk=int(ref))
-    return datasets(user).filter(match).first()
+    return (datasets(user) if related else dataset_scope(user)).filter(match).first()
 
 
 def get_resource(user: User | None, ref: str) -> Resource | None:
@@ -72,18 +175,26 @@ def get_resource(user: User | None, ref: str) -> Resource | None:
 
 
 def search_datasets(
-    user: User | None, q: str = "", filters: dict[str, list[str]] | None = None, **options: Any
+    user: User | None,
+    q: str = "",
+    filters: dict[str, list[str]] | None = None,
+    *,
+    records: bool = False,
+    **options: Any,
 ) -> search.SearchResult:
     """The catalog search (``catalog.search.search``, same options) within the datasets: a
-    filter on the opening type can only narrow them."""
+    filter on the opening type can only narrow them. The page's entries are ``datasets``
+    instances, or with ``records`` ``DatasetRecord``s."""
     filters = dict(filters or {})
     asked = filters.get("open_type")
     filters["open_type"] = [t for t in asked if t in perm.LISTED] if asked else list(perm.LISTED)
     if not filters["open_type"]:
         # The search drops empty filters, which here would mean "everything".
         return search.SearchResult(0, [])
-    # The index follows publication in the same transaction; loading the page through
-    # ``datasets`` still makes sure nothing else is ever described.
+    # The index follows publication in the same transaction; loading the page within
+    # ``dataset_scope`` still makes sure nothing else is ever described.
+    if records:
+        return search.search(q, filters, load=partial(dataset_records, user), **options)
     return search.search(q, filters, entries=datasets(user), **options)
 
 
