@@ -94,6 +94,8 @@ def test_every_page_renders_in_chinese_for_anonymous_users_from_the_local_server
         assert f"· {SITE}</title>" in page and "数据目录" in page and "重点领域" in page, url
         assert loaded_from_elsewhere(page) == [], url
         assert "/static/vendor/bootstrap/" in page and "/static/opendata/portal.css" in page, url
+    english = html(client.get(pages[0], headers={"Accept-Language": "en"}))
+    assert '<html lang="en">' in english and "Priority domains" in english
     stats = html(client.get("/open/stats/"))
     assert "/static/vendor/echarts/echarts.min.js" in stats and "/static/opendata/stats.js" in stats
     for path in STATIC_DIR.iterdir():  # the portal's own assets call no other host either

@@ -135,6 +135,9 @@ def test_pages_are_chinese(client, yk, clock):
         html = client.get(url).content.decode()
         assert '<html lang="zh-Hans">' in html
         assert "营口市政务数据共享开放平台" in html and "退出" in html and "消息" in html
+    # A browser that asks for English gets English, and the page says which language it is in.
+    english = client.get("/", headers={"Accept-Language": "en"}).content.decode()
+    assert '<html lang="en">' in english and "Sign out" in english
 
 
 @pytest.mark.req("R-8.2")
