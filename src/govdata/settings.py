@@ -104,8 +104,10 @@ TEMPLATES = [
 
 # Each server thread keeps its connection for DB_CONN_MAX_AGE seconds (0: one per request):
 # opening a PostgreSQL connection costs more than a gateway call's every query together. A
-# reused connection is checked before a request's first query (a trivial round trip on
-# PostgreSQL, none on SQLite), so a restarted database fails no request.
+# reused connection is checked before a request's first query, so a restarted database fails
+# no request: on PostgreSQL by polling its socket for the server's goodbye instead of Django's
+# ``SELECT 1`` round trip (``common/postgresql/base.py`` says why that suffices); nothing to
+# check on SQLite.
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'govdata.sqlite3'}",
@@ -113,6 +115,8 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "govdata.common.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         # IMMEDIATE: a write transaction takes the lock when it begins, so concurrent writers

@@ -3,10 +3,18 @@ where a service exists)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
+import re
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
+import psycopg
 from django.contrib.auth.hashers import make_password
+from django.db import connection as default_connection
 
 from govdata.common.actor import Actor
 from govdata.common.validators import uscc_check_char
@@ -74,3 +82,71 @@ def user(role: str, department: Department | None = None, region: Region | None 
 
 def actor(u: User | None) -> Actor:
     return Actor(user=u, ip="127.0.0.1")
+
+
+@dataclass
+class Wire:
+    """What crossed one PostgreSQL connection (``wire``): the text of each query the client
+    sent, and the round trips — the server's ready-for-query answers, one per exchange."""
+
+    queries: list[str] = field(default_factory=list)
+    round_trips: int = 0
+
+
+@contextlib.contextmanager
+def wire(connection) -> Iterator[Wire]:
+    """libpq's protocol trace of Django's ``connection`` (PostgreSQL) while the block runs:
+    every exchange, including what Django's query log leaves out (the driver's BEGIN and
+    COMMIT, the connection health check). The connection must be open."""
+    seen = Wire()
+    pgconn = connection.connection.pgconn
+    with tempfile.TemporaryFile() as trace:
+        pgconn.trace(trace.fileno())
+        pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            yield seen
+        finally:
+            pgconn.untrace()
+            trace.seek(0)
+            _read_trace(trace.read().decode("utf-8", errors="replace"), seen)
+
+
+_MESSAGE = re.compile(r"^([FB])\t\d+\t(\w+)\t ?(.*)$")
+
+
+def _read_trace(text: str, seen: Wire) -> None:
+    """One message a line (``F|B, length, type, contents``); a query's text keeps its line
+    breaks, so a line that starts no message goes on the one before."""
+    query = None
+    for line in text.splitlines():
+        message = _MESSAGE.match(line)
+        if message is None:
+            if query is not None:
+                query.append(line)
+            continue
+        if query is not None:
+            seen.queries.append("\n".join(query).strip().removeprefix('"').removesuffix('"'))
+            query = None
+        sender, kind, contents = message.groups()
+        if sender == "F" and kind == "Query":
+            query = [contents]
+        elif sender == "B" and kind == "ReadyForQuery":
+            seen.round_trips += 1
+    if query is not None:
+        seen.queries.append("\n".join(query).strip().removeprefix('"').removesuffix('"'))
+
+
+def end_session(backend_pid: int) -> None:
+    """End a PostgreSQL session from another one (a thread of its own, so another connection),
+    as a database restart would."""
+
+    def terminate() -> None:
+        try:
+            with default_connection.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [backend_pid])
+        finally:
+            default_connection.close()
+
+    thread = threading.Thread(target=terminate)
+    thread.start()
+    thread.join()

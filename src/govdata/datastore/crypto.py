@@ -46,7 +46,14 @@ class DecryptionError(Exception):
 
 
 def key_file() -> Path:
-    return Path(settings.DATA_DIR) / "keys" / "datastore.key"
+    return _key_file(str(settings.DATA_DIR))
+
+
+@functools.lru_cache(maxsize=8)
+def _key_file(data_dir: str) -> Path:
+    # One Path per data directory: every gateway call decrypts with the platform key, and
+    # building the path (and hashing a new one for ``_from_file``'s cache) was most of that.
+    return Path(data_dir) / "keys" / "datastore.key"
 
 
 @functools.lru_cache(maxsize=8)

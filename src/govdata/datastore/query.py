@@ -73,13 +73,15 @@ import datetime as dt
 import hashlib
 import json
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation, localcontext
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import sqlalchemy as sa
 from django.core import signing
@@ -568,13 +570,14 @@ def _as_list(value: Sequence[str] | str | None, parameter: str) -> list[str]:
     return list(value)
 
 
-def prepare(resource: Resource, query: Query) -> Plan:
-    """Validate ``query`` against ``resource``'s columns and the caller's projection."""
+def prepare(resource: Resource, query: Query, all_columns: list[ColumnSpec] | None = None) -> Plan:
+    """Validate ``query`` against ``resource``'s columns (``all_columns`` when the caller has
+    read them) and the caller's projection."""
     if resource.kind != Resource.Kind.TABLE:
         raise QueryError("resource", _("Only table resources have rows to query."))
     if not isinstance(query, Query):
         raise TypeError("query must be a Query")
-    all_columns = columns_of(resource)
+    all_columns = columns_of(resource) if all_columns is None else all_columns
     columns = {c.code: c for c in all_columns}
     if query.projection is ALL:
         readable = set(columns)
@@ -745,9 +748,7 @@ def prepare(resource: Resource, query: Query) -> Plan:
     if query.total not in TOTALS:
         raise QueryError("total", _("Ask for total exact, estimated or none."))
 
-    fingerprint = hashlib.sha256(
-        json.dumps([sort, filter_keys, words], ensure_ascii=False, default=str).encode()
-    ).hexdigest()[:20]
+    fingerprint = _fingerprint(sort, filter_keys, words)
     after = None
     if query.cursor:
         if offset:
@@ -780,6 +781,12 @@ def prepare(resource: Resource, query: Query) -> Plan:
         if step is not None:
             plan.steps.append((index, step))
     return plan
+
+
+def _fingerprint(sort: list[tuple[str, bool]], filter_keys: list[tuple], words: list[str]) -> str:
+    """What a cursor is bound to besides its resource: the sort, the filters and the words."""
+    text = json.dumps([sort, filter_keys, words], ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
 def _bind(col: sa.Column, value: Any) -> Any:
@@ -911,7 +918,11 @@ def select(plan: Plan, *, extra: Sequence[Any] = (), page: bool = True) -> sa.Se
 
 def run(resource: Resource, query: Query) -> Result:
     """One page of ``query`` over ``resource``'s rows."""
-    plan = prepare(resource, query)
+    all_columns = columns_of(resource)
+    shaped = _shape(resource, query, all_columns)
+    if shaped is not None:
+        return _run_shaped(resource, query, all_columns, *shaped)
+    plan = prepare(resource, query, all_columns)
     rows: list[dict[str, Any]] = []
     next_cursor = None
     has_more = False
@@ -946,6 +957,131 @@ def run(resource: Resource, query: Query) -> Result:
         total_kind=kind,
         limit=plan.limit,
         offset=plan.offset,
+    )
+
+
+# --- queries by equal values, planned once per shape ----------------------------------------
+# A query that differs from an earlier one only in the values of its equality filters — a
+# lookup by key, as every gateway lookup is — has the same plan and the same SQL: building
+# them with SQLAlchemy and finding the compiled statement was most of the engine's Python
+# work per lookup. Such queries (equality filters only; no words, sort, cursor, offset or
+# total) keep both by their shape and bind only the values afresh, coerced as ``prepare``
+# coerces them, so a bad value is the same ``QueryError``. Everything else about a shape was
+# validated by ``prepare`` when it was first seen; a shape that failed there is never kept.
+
+
+@dataclass(frozen=True)
+class _Shaped:
+    plan: Plan  # of the first query of this shape: its values and fingerprint are not used
+    sql: str
+    params: dict[str, Any] | list[Any]  # with a ``_Slot`` where each filter's value goes
+    slots: list[tuple[str | int, ColumnSpec]]  # per filter: its place in ``params``, its column
+
+
+class _Slot:
+    """A placeholder value, to find where the compiled statement's parameters put it."""
+
+
+class _Shape(NamedTuple):
+    vendor: str
+    kind: str
+    table_name: str
+    columns: tuple[ColumnSpec, ...]
+    projection: frozenset[str] | _All
+    masked: bool
+    fields: tuple | str | None
+    filter_codes: tuple[str, ...]
+    limit: int
+
+
+_shaped: OrderedDict[_Shape, _Shaped] = OrderedDict()
+_shaped_lock = threading.Lock()
+MAX_SHAPES = 512
+
+
+def _shape(resource: Resource, query: Query, all_columns: list[ColumnSpec]) -> tuple[_Shape, list[Filter]] | None:
+    """The shape of a query by equal values (all that decides its plan and SQL) and its
+    filters, else None."""
+    if not isinstance(query, Query) or query.q or query.sort or query.cursor or query.total != "none":
+        return None
+    if type(query.offset) is not int or query.offset != 0 or type(query.limit) is not int or query.limit <= 0:
+        return None
+    projection = query.projection
+    if projection is not ALL:
+        if isinstance(projection, str) or not isinstance(projection, Collection):
+            return None
+        projection = frozenset(projection)
+    fields = tuple(query.fields) if isinstance(query.fields, list | tuple) else query.fields
+    filters = query.filters or ()
+    if not isinstance(filters, list | tuple):
+        return None
+    filters = [Filter(*item) if isinstance(item, tuple | list) and len(item) in (1, 2, 3) else item for item in filters]
+    if not all(isinstance(item, Filter) and item.op == "eq" and isinstance(item.field, str) for item in filters):
+        return None
+    codes = tuple(item.field.strip().lower() for item in filters)  # as prepare looks them up
+    shape = _Shape(
+        connection.vendor, resource.kind, resource.table_name, tuple(all_columns),
+        projection, bool(query.masked), fields, codes, query.limit,
+    )  # fmt: skip
+    try:
+        hash(shape)
+    except TypeError:  # e.g. a field name given as a list: prepare will say what is wrong
+        return None
+    return shape, filters
+
+
+def _shaped_for(resource: Resource, query: Query, all_columns: list[ColumnSpec], shape: _Shape) -> _Shaped:
+    with _shaped_lock:
+        shaped = _shaped.get(shape)
+        if shaped is not None:
+            _shaped.move_to_end(shape)
+            return shaped
+    plan = prepare(resource, query, all_columns)  # validates the shape, or raises
+    codes = shape.filter_codes
+    slots = [_Slot() for _code in codes]
+    # As prepare writes an "eq" filter, with placeholders for the values.
+    where = [plan.table.c[code] == _bind(plan.table.c[code], slot) for code, slot in zip(codes, slots, strict=True)]
+    sql, params = tables.compile_statement(select(dataclasses.replace(plan, where=where), extra=[plan.row_id]))
+    places = {id(value): place for place, value in (params.items() if isinstance(params, dict) else enumerate(params))}
+    shaped = _Shaped(plan, sql, params, [(places[id(slot)], plan.columns[code]) for code, slot in zip(codes, slots)])
+    with _shaped_lock:
+        _shaped[shape] = shaped
+        if len(_shaped) > MAX_SHAPES:
+            _shaped.popitem(last=False)
+    return shaped
+
+
+def _run_shaped(
+    resource: Resource, query: Query, all_columns: list[ColumnSpec], shape: _Shape, filters: list[Filter]
+) -> Result:
+    """``run`` of a query by equal values: what the general path answers, but the statement."""
+    shaped = _shaped_for(resource, query, all_columns, shape)
+    plan = shaped.plan
+    params = shaped.params.copy()
+    filter_keys = []
+    for item, (place, column) in zip(filters, shaped.slots, strict=True):
+        params[place] = value = coerce(column, item.value)
+        filter_keys.append((column.code, "eq", as_text(column.data_type, value)))
+    with connection.cursor() as cursor:
+        cursor.execute(shaped.sql, params)
+        raw = cursor.fetchall()
+    has_more = len(raw) > plan.limit
+    raw = raw[: plan.limit]
+    width = len(plan.fields)
+    codes = [f.code for f in plan.fields]
+    rows = [dict(zip(codes, plan.convert(r[:width]), strict=True)) for r in raw]
+    next_cursor = None
+    if has_more and raw:
+        page = dataclasses.replace(plan, resource=resource, fingerprint=_fingerprint([], filter_keys, []))
+        next_cursor = encode_cursor(page, [], raw[-1][-1])
+    return Result(
+        fields=list(plan.fields),  # its own list: the plan's is kept for the next query
+        rows=rows,
+        next_cursor=next_cursor,
+        total=None,
+        total_kind=None,
+        limit=plan.limit,
+        offset=0,
     )
 
 

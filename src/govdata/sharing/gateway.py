@@ -127,7 +127,8 @@ def error(status: int, code: str, message: str, **about: str) -> JsonResponse:
 # ``permissions.active_grants`` orders them) and the resource's columns, one row per column.
 # A call's reads are most of its cost: each statement more costs a round trip and the
 # driver's work, and building the ORM's queries would cost several times more than running
-# them.
+# them. For the same reason the statement records the call's nonce too, on PostgreSQL with
+# nonces in the database (``Caller``).
 
 
 @dataclass
@@ -137,13 +138,21 @@ class Reads:
     grants: list[Grant]
     columns: list[query.ColumnSpec]
     day: dt.date
+    # Whether the reads inserted the call's nonce (it was new), or None: not given to them.
+    nonce_inserted: bool | None = None
 
 
 def _instance(model: type[Model], values: dict[str, Any]) -> Any:
     """A model instance of these column values (by attribute name). The fields not read are
     deferred, so using one loads it instead of finding a default."""
-    names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
+    names = _attnames(model, tuple(values))
     return model.from_db(connection.alias, names, [values[name] for name in names])
+
+
+@functools.lru_cache(maxsize=64)
+def _attnames(model: type[Model], names: tuple[str, ...]) -> tuple[str, ...]:
+    """``names`` in the model's field order, as ``from_db`` takes them (the same few at every call)."""
+    return tuple(f.attname for f in model._meta.concrete_fields if f.attname in names)
 
 
 def _table(model: type[Model]) -> str:
@@ -156,11 +165,24 @@ APPLICATION = (
 RESOURCE = "r.id, r.kind, r.status, r.entry_id, e.provider_id, e.published_id, v.share_type"
 
 
-def _reads_sql(resource: str, day: str, app_id: str) -> str:
-    """The statement, with these placeholders for the resource id, the day and the app id."""
+def _reads_sql(resource: str, day: str, app_id: str, nonce: str | None = None, seen_at: str | None = None) -> str:
+    """The statement, with these placeholders for the resource id, the day and the app id;
+    its first column says whether it inserted the nonce (with ``nonce`` and ``seen_at``:
+    PostgreSQL runs a data-modifying WITH to its end; nothing for an unknown application or
+    a null nonce), else it is null."""
     grant = permissions.in_force("g2", consumer="a.department_id", entry="r.entry_id", day=day, system="a.system_id")
+    inserted = "NULL"
+    remember = ""
+    if nonce is not None:
+        rows = (
+            f"SELECT n.app_id, {nonce}, {seen_at} FROM {_table(ConsumerApplication)} n "
+            f"WHERE n.app_id = {app_id} AND {nonce} IS NOT NULL"
+        )
+        remember = f"WITH nonce AS ({nonces.insert_sql(rows)} RETURNING 1) "
+        inserted = "(SELECT count(*) FROM nonce)"
     return (
-        f"SELECT {APPLICATION}, {RESOURCE}, {permissions.decision_columns('g')}, {query.column_list('c')} "
+        f"{remember}SELECT {inserted}, {APPLICATION}, {RESOURCE}, {permissions.decision_columns('g')}, "
+        f"{query.column_list('c')} "
         f"FROM {_table(ConsumerApplication)} a "
         f"JOIN {_table(Department)} d ON d.id = a.department_id "
         f"JOIN {_table(InformationSystem)} s ON s.id = a.system_id "
@@ -183,26 +205,32 @@ PREPARED_READS = "govdata_gateway_reads"
 _prepared: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # psycopg connection -> True
 
 
-def _execute_reads(cursor: Any, resource_id: int, on: Any, app_id: str) -> None:
+def _execute_reads(cursor: Any, resource_id: int, on: Any, app_id: str, nonce: str | None) -> None:
     if connection.vendor != "postgresql":
         cursor.execute(_reads_sql("%s", "%s", "%s"), [resource_id, on, on, app_id])
         return
     session = connection.connection
     if session not in _prepared:
-        cursor.execute(f"PREPARE {PREPARED_READS} (bigint, date, text) AS {_reads_sql('$1', '$2', '$3')}")
+        sql = _reads_sql("$1", "$2", "$3", "$4", "$5")
+        cursor.execute(f"PREPARE {PREPARED_READS} (bigint, date, text, text, timestamptz) AS {sql}")
         _prepared[session] = True
     # Django binds values on the client side, so they reach EXECUTE as literals.
-    cursor.execute(f"EXECUTE {PREPARED_READS} (%s, %s, %s)", [resource_id, on, app_id])
+    seen_at = nonces.seen_at(clock.now()) if nonce is not None else None
+    cursor.execute(f"EXECUTE {PREPARED_READS} (%s, %s, %s, %s, %s)", [resource_id, on, app_id, nonce, seen_at])
 
 
-def _read(app_id: str, resource_id: int) -> Reads | None:
+def _read(app_id: str, resource_id: int, nonce: str | None = None) -> Reads | None:
+    """The call's reads; on PostgreSQL with ``nonce`` inserted for the application (when it
+    exists) in the same statement."""
     day = clock.today()
     on = connection.ops.adapt_datefield_value(day)
     with connection.cursor() as cursor:
-        _execute_reads(cursor, resource_id, on, app_id)
+        _execute_reads(cursor, resource_id, on, app_id, nonce)
         rows = cursor.fetchall()
     if not rows:
         return None
+    inserted = None if rows[0][0] is None or nonce is None else rows[0][0] == 1
+    rows = [row[1:] for row in rows]
     first = rows[0]
     pk, app_id, sealed, rate_limit, is_active, department_id, system_id, region_id, system_active = first[:9]
     application = _instance(
@@ -222,21 +250,32 @@ def _read(app_id: str, resource_id: int) -> Reads | None:
     width = len(permissions.DECISION_FIELDS)
     grant = first[16 : 16 + width]
     columns = [query.ColumnSpec(*row[16 + width :]) for row in rows if row[16 + width] is not None]
-    return Reads(application, resource, [] if grant[0] is None else [permissions.grant_of(grant)], columns, day)
+    grants = [] if grant[0] is None else [permissions.grant_of(grant)]
+    return Reads(application, resource, grants, columns, day, inserted)
 
 
 # --- who is calling ---------------------------------------------------------------------------
 
 
 class Caller:
-    """``key_for`` of ``signing.verify`` for a call on one resource, keeping what it read."""
+    """``key_for`` and ``remember_nonce`` of ``signing.verify`` for a call on one resource,
+    keeping what it read.
 
-    def __init__(self, resource_id: int):
+    On PostgreSQL with nonces in the database, the nonce goes into the database with the
+    reads — a round trip less on every call — so before the signature is checked: a request
+    refused at its signature gives it back (``forget_nonce``). In between, another request
+    with that nonce is refused as a replay; only someone who has seen the nonce, and so the
+    signed request itself (which they could replay anyway), could send one."""
+
+    def __init__(self, resource_id: int, request: HttpRequest):
         self.resource_id = resource_id
         self.reads: Reads | None = None
+        nonce = request.headers.get(signing.NONCE, "").strip()
+        together = connection.vendor == "postgresql" and nonces.in_database()
+        self.nonce = nonce if together and signing.NONCE_PATTERN.fullmatch(nonce) else None
 
     def key_for(self, app_id: str) -> tuple[ConsumerApplication, bytes]:
-        self.reads = _read(app_id, self.resource_id)
+        self.reads = _read(app_id, self.resource_id, self.nonce)
         if self.reads is None:
             raise signing.SignatureError(
                 "unknown_app", signing.APP_ID, _("No application has this %(header)s.") % {"header": signing.APP_ID}
@@ -250,6 +289,19 @@ class Caller:
                 % {"header": signing.APP_ID},
             )
         return application, signing_key(application)
+
+    def remember_nonce(self, app_id: str, nonce: str) -> bool:
+        inserted = self.reads.nonce_inserted if self.reads is not None and nonce == self.nonce else None
+        if inserted is None:
+            return nonces.use(app_id, nonce)
+        if inserted:
+            nonces.inserted(clock.now())
+        return inserted
+
+    def forget_nonce(self) -> None:
+        """After a refusal at the signature: give back the nonce the reads inserted."""
+        if self.reads is not None and self.reads.nonce_inserted:
+            nonces.forget(self.reads.application.app_id, self.nonce)
 
 
 def _audit_unauthenticated(request: HttpRequest, kind: str, resource_id: int, code: str, header: str) -> None:
@@ -326,11 +378,12 @@ def endpoint(kind: str, resource_kind: str, methods: tuple[str, ...] = ("GET",))
         @require_http_methods(list(methods))
         @functools.wraps(view)
         def handle(request: HttpRequest, resource_id: int, **kwargs: Any) -> HttpResponse:
-            caller = Caller(resource_id)
+            caller = Caller(resource_id, request)
             try:
-                application = signing.verify(request, key_for=caller.key_for, remember_nonce=nonces.use)
+                application = signing.verify(request, key_for=caller.key_for, remember_nonce=caller.remember_nonce)
                 verdict = ratelimit.hit(application.app_id, application.rate_limit)
             except signing.SignatureError as exc:
+                caller.forget_nonce()
                 _audit_unauthenticated(request, kind, resource_id, exc.code, exc.header)
                 return error(401, exc.code, exc.message, header=exc.header)
             except redis.RedisError:

@@ -115,7 +115,13 @@ class ConsumerApplication(models.Model):
 
 class UsedNonce(models.Model):
     """Nonces seen within the signature window, when Redis is not configured: the unique
-    constraint makes a replay fail on every app server sharing the database."""
+    constraint makes a replay fail on every app server sharing the database.
+
+    UNLOGGED on PostgreSQL (migration 0003): a row matters for ``2 × window`` seconds only, so
+    the insert every gateway call makes need not wait for the write-ahead log to reach the
+    disk. The price is the rows themselves after a database crash or on a promoted replica
+    (the table comes back empty): requests signed in the minutes before could be replayed
+    once more — the same bargain as Redis without an append-only file."""
 
     app_id = models.CharField(max_length=40)
     nonce = models.CharField(max_length=64)

@@ -11,7 +11,12 @@ up to ``window`` seconds after the moment the nonce was first seen, so a replay 
   whichever server tries it (PostgreSQL waits for a concurrent insert of the same nonce to
   commit or roll back; SQLite has one writer at a time). One statement, so no savepoint and no
   error to catch, and it behaves the same inside a caller's transaction. Expired rows are
-  deleted now and then (about one call in ``PRUNE_ONE_IN``).
+  deleted now and then (about one call in ``PRUNE_ONE_IN``). On PostgreSQL the table is
+  UNLOGGED (migration ``0003``): nonces matter for minutes, not across a crash.
+
+The gateway on PostgreSQL inserts the nonce in its reads statement (``insert_sql``), before
+the signature can be checked, to save a round trip; a request then refused at its signature
+gives the nonce back (``forget``), so forgeries still use up no nonce.
 """
 
 from __future__ import annotations
@@ -45,23 +50,40 @@ class RedisNonces:
         return bool(self.client.set(f"{KEY_PREFIX}{app_id}:{nonce}", 1, nx=True, ex=lifetime()))
 
 
-def _insert_sql() -> str:
+def insert_sql(rows: str = "VALUES (%s, %s, %s)") -> str:
+    """The insert of ``rows`` (app id, nonce, seen at: a VALUES list or a SELECT) that inserts
+    nothing for a nonce already there. Both PostgreSQL and SQLite (3.24+) know this form; the
+    row count says whether it inserted."""
     meta, quote = UsedNonce._meta, connection.ops.quote_name
     columns = ", ".join(quote(meta.get_field(name).column) for name in ("app_id", "nonce", "seen_at"))
-    # Both PostgreSQL and SQLite (3.24+) know this form; the row count says whether it inserted.
-    return f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING"
+    return f"INSERT INTO {quote(meta.db_table)} ({columns}) {rows} ON CONFLICT DO NOTHING"
+
+
+def seen_at(now: dt.datetime) -> object:
+    """``now`` as the nonce table's column takes it."""
+    return UsedNonce._meta.get_field("seen_at").get_db_prep_save(now, connection)
 
 
 class DatabaseNonces:
     def use(self, app_id: str, nonce: str, now: dt.datetime) -> bool:
-        seen_at = UsedNonce._meta.get_field("seen_at").get_db_prep_save(now, connection)
         with connection.cursor() as cursor:
-            cursor.execute(_insert_sql(), [app_id, nonce, seen_at])
+            cursor.execute(insert_sql(), [app_id, nonce, seen_at(now)])
             if cursor.rowcount != 1:
                 return False
-        if secrets.randbelow(PRUNE_ONE_IN) == 0:
-            prune(now)
+        inserted(now)
         return True
+
+
+def inserted(now: dt.datetime) -> None:
+    """After a new nonce went into the database, now and then forget the expired ones."""
+    if secrets.randbelow(PRUNE_ONE_IN) == 0:
+        prune(now)
+
+
+def forget(app_id: str, nonce: str) -> None:
+    """Give back a database nonce that was inserted before its request proved not to be
+    correctly signed (the gateway's reads on PostgreSQL)."""
+    UsedNonce.objects.filter(app_id=app_id, nonce=nonce).delete()
 
 
 def prune(now: dt.datetime | None = None) -> int:
@@ -79,6 +101,10 @@ def redis_client(url: str) -> redis.Redis:
 
 def store() -> RedisNonces | DatabaseNonces:
     return RedisNonces(redis_client(settings.REDIS_URL)) if settings.REDIS_URL else DatabaseNonces()
+
+
+def in_database() -> bool:
+    return not settings.REDIS_URL
 
 
 def use(app_id: str, nonce: str) -> bool:

@@ -7,9 +7,11 @@ from __future__ import annotations
 import threading
 import time
 
+import psycopg
 import pytest
-from django.db import connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 
+from govdata import testing as t
 from govdata.audit import services
 from govdata.audit.chain import verify_chain
 from govdata.audit.models import AuditEvent
@@ -51,8 +53,8 @@ def append_together(count: int) -> tuple[dict[int, AuditEvent], dict[int, BaseEx
 @pytest.mark.django_db(transaction=True)
 def test_events_appended_at_the_same_moment_share_one_transaction_and_keep_the_chain(monkeypatch):
     batches = []
-    append = services._append
-    monkeypatch.setattr(services, "_append", lambda batch: batches.append(len(batch)) or append(batch))
+    append = services._append_committed
+    monkeypatch.setattr(services, "_append_committed", lambda batch: batches.append(len(batch)) or append(batch))
     events, errors = append_together(THREADS)
     assert errors == {} and batches == [THREADS]
     stored = {e.pk: e for e in AuditEvent.objects.all()}
@@ -97,7 +99,7 @@ def test_a_failed_batch_fails_every_call_in_it_and_appends_nothing(monkeypatch):
     def broken(batch):
         raise Broken
 
-    monkeypatch.setattr(services, "_append", broken)
+    monkeypatch.setattr(services, "_append_committed", broken)
     events, errors = append_together(3)
     assert events == {} and sorted(errors) == [0, 1, 2]
     assert all(isinstance(error, Broken) for error in errors.values())
@@ -117,3 +119,115 @@ def test_inside_a_transaction_the_event_joins_it(db):
     assert services._queue == []
     assert services.record_standalone(Actor.platform(), "test.read").seq == 1
     assert verify_chain().ok
+
+
+ON_POSTGRES = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="round trips to a PostgreSQL server")
+
+
+@ON_POSTGRES
+@pytest.mark.req("R-34.3")
+@pytest.mark.django_db(transaction=True)
+def test_an_append_of_its_own_is_two_round_trips_begin_and_commit_travelling_with_the_statements():
+    services.record_standalone(Actor.platform(), "test.read")  # the chain's head exists, the connection is open
+    for append in (services.record_standalone, services.record):
+        with t.wire(connection) as wire:
+            append(Actor.platform(), "test.read")
+        assert wire.round_trips == 2
+        lock, insert = wire.queries
+        assert lock.startswith("BEGIN; SELECT seq, hash FROM") and lock.endswith("FOR UPDATE")
+        assert insert.startswith("WITH advanced AS (UPDATE") and insert.endswith("; COMMIT")
+        assert connection.connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    # Inside a service's transaction: the driver's BEGIN, the lock, the insert; no savepoint.
+    with transaction.atomic():
+        with t.wire(connection) as wire:
+            services.record(Actor.platform(), "test.write")
+        assert wire.queries[0] == "BEGIN" and wire.round_trips == 3
+    assert not any("SAVEPOINT" in query for query in wire.queries)
+    assert AuditEvent.objects.count() == 4 and verify_chain().ok
+
+
+def appended_by_another_connection() -> bool:
+    """Whether another thread (so another connection) appends within 20 s: not when this
+    one still holds the chain's head."""
+    done = []
+
+    def append() -> None:
+        try:
+            done.append(services.record_standalone(Actor.platform(), "test.elsewhere"))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=append, daemon=True)
+    thread.start()
+    thread.join(timeout=20)
+    return bool(done)
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.mark.req("R-34.3")
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_between_the_heads_lock_and_the_commit_rolls_back_and_frees_the_head(monkeypatch):
+    services.record_standalone(Actor.platform(), "test.read")
+
+    def boom(values):
+        raise Boom
+
+    chained = services._chained
+    failures = {
+        Boom: lambda: monkeypatch.setattr(services, "event_hash", boom),  # in Python, the head locked
+        DatabaseError: lambda: monkeypatch.setattr(  # in the database, in the insert's round trip
+            services, "_chained", lambda batch, head: (chained(batch, head)[0], "SELECT * FROM no_such_table", [])
+        ),
+    }
+    for error, make_it_fail in failures.items():
+        make_it_fail()
+        with pytest.raises(error):
+            services.record_standalone(Actor.platform(), "test.read")
+        monkeypatch.undo()
+        assert not connection.in_atomic_block
+        if connection.vendor == "postgresql":
+            assert connection.connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        assert appended_by_another_connection()
+    assert AuditEvent.objects.filter(action="test.read").count() == 1
+    assert AuditEvent.objects.filter(action="test.elsewhere").count() == 2 and verify_chain().ok
+
+
+@ON_POSTGRES
+@pytest.mark.req("R-34.3")
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_lost_before_its_commit_is_closed_and_the_next_append_reconnects(monkeypatch):
+    services.record_standalone(Actor.platform(), "test.read")
+    backend = connection.connection.info.backend_pid
+    hash_of = services.event_hash
+
+    def terminate_then_hash(values):
+        t.end_session(backend)  # while this session holds the head
+        return hash_of(values)
+
+    monkeypatch.setattr(services, "event_hash", terminate_then_hash)
+    with pytest.raises((OperationalError, InterfaceError)):
+        services.record_standalone(Actor.platform(), "test.lost")
+    monkeypatch.undo()
+    assert connection.connection is None  # closed rather than left broken inside a transaction
+    assert services.record_standalone(Actor.platform(), "test.read").seq == 2
+    assert not AuditEvent.objects.filter(action="test.lost").exists() and verify_chain().ok
+
+
+@ON_POSTGRES
+@pytest.mark.req("R-34.3")
+@pytest.mark.django_db(transaction=True)
+def test_with_autocommit_turned_off_an_append_joins_the_callers_transaction():
+    """The append that sends its own BEGIN and COMMIT does not when the caller has turned
+    autocommit off: its COMMIT would commit the caller's work too."""
+    transaction.set_autocommit(False)
+    try:
+        services.record(Actor.platform(), "test.read")
+        services.record_standalone(Actor.platform(), "test.read")
+        assert AuditEvent.objects.count() == 2
+        transaction.rollback()
+    finally:
+        transaction.set_autocommit(True)
+    assert not AuditEvent.objects.exists()

@@ -3,12 +3,14 @@ and offset pages, totals, and no injection path. Runs on SQLite and PostgreSQL."
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from django.core import signing
 from django.db import connection
 
 from govdata import testing as t
@@ -722,3 +724,57 @@ def test_within_one_request_the_columns_are_read_once_and_the_next_reads_them_ag
         query.columns_of(table)
         query.columns_of(table)
     assert sum(column_reads) == 4
+
+
+@pytest.mark.req("R-16.1")
+def test_queries_by_equal_values_are_planned_once_per_shape_and_answered_as_in_general(table, monkeypatch):
+    """A lookup by key (the gateway's every call) is planned and compiled once per shape; the
+    answers, the refusals and the cursors are those of the general path."""
+    shaped = query._shape
+    prepared = []
+    prepare = query.prepare
+    monkeypatch.setattr(query, "prepare", lambda *args: prepared.append(1) or prepare(*args))
+    lookups = [
+        Query(projection=ALL, masked=masked, filters=[Filter("sfzh", "eq", row["sfzh"])], fields=fields, limit=1)
+        for row in table.rows[:4]
+        for masked, fields in ((True, None), (False, None), (False, "xm,csrq"), (True, ["sjhm", "ysr", "jtrs"]))
+    ]
+    same_name = table.rows[0]["xm"]
+    pages = [Query(projection=["sfzh", "xm", "dz"], masked=False, filters=[("xm", "eq", same_name)], limit=1)]
+
+    def answers() -> list:
+        out = [query.run(table, q) for q in lookups + pages]
+        # The next page from a cursor of either path is the same general-path page.
+        follow = dataclasses.replace(pages[0], cursor=out[-1].next_cursor)
+        out.append(query.run(table, follow))
+        # Cursors compared by what they carry (signing adds the time).
+        salt = f"{query.CURSOR_SALT}:{table.pk}"
+        carried = [r.next_cursor and signing.loads(r.next_cursor, salt=salt) for r in out]
+        return [dataclasses.replace(r, next_cursor=c) for r, c in zip(out, carried, strict=True)]
+
+    monkeypatch.setattr(query, "_shape", lambda *args: None)
+    general = answers()
+    monkeypatch.setattr(query, "_shape", shaped)
+    query._shaped.clear()
+    prepared.clear()
+    assert answers() == general
+    # Four lookup shapes and one filter shape planned once each (and the cursor page in general).
+    assert len(prepared) == 4 + 1 + 1
+    assert general[-2].next_cursor and general[-1].rows
+    # A value that does not fit is the general path's refusal, shape known or not.
+    bad = dataclasses.replace(lookups[0], filters=[Filter("jtrs", "eq", "many")])
+    refusals = []
+    for _ in range(2):
+        query.run(table, dataclasses.replace(bad, filters=[Filter("jtrs", "eq", 3)]))
+        with pytest.raises(QueryError) as err:
+            query.run(table, bad)
+        refusals.append((err.value.parameter, err.value.field, err.value.message_dict))
+    assert refusals[0] == refusals[1] and refusals[0][:2] == ("filters", "jtrs")
+
+
+@pytest.mark.req("R-16.1")
+def test_a_changed_masking_rule_is_a_new_shape(table):
+    by_key = Query(projection=ALL, masked=True, filters=[("sfzh", "eq", table.rows[0]["sfzh"])], fields="xm", limit=1)
+    assert query.run(table, by_key).rows[0]["xm"].endswith("*")
+    ResourceColumn.objects.filter(resource=table, code="xm").update(mask=Mask.NONE)
+    assert query.run(table, by_key).rows == [{"xm": table.rows[0]["xm"]}]

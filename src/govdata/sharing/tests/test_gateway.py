@@ -19,6 +19,7 @@ import pytest
 import redis
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from govdata import testing as t
@@ -51,6 +52,7 @@ from .conftest import (
 )
 
 SHANGHAI = platform_clock.SHANGHAI
+ON_POSTGRES = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="PostgreSQL's")
 ID1, ID2 = c.id_number(1), c.id_number(2)
 TOKEN = "yk-weather-token-5b1e9d"
 
@@ -286,6 +288,68 @@ def test_the_database_forgets_nonces_after_twice_the_window(db, clock):
     assert store.use("app_a", "n" * 16, clock.now())
 
 
+@ON_POSTGRES
+@pytest.mark.req("R-9.1")
+def test_the_nonce_table_and_its_indexes_are_unlogged_on_postgresql(db):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, c.relpersistence FROM pg_class c WHERE c.oid = %s::regclass "
+            "OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = %s::regclass)",
+            [UsedNonce._meta.db_table] * 2,
+        )
+        persistence = dict(cursor.fetchall())
+    assert len(persistence) >= 3 and set(persistence.values()) == {"u"}  # table, primary key, unique, seen_at
+
+
+@ON_POSTGRES
+@pytest.mark.req("R-9.1")
+def test_on_postgresql_the_nonce_goes_in_with_the_reads_and_a_refused_signature_gives_it_back(
+    yk, grant, gateway, table, app, client, settings
+):
+    settings.REDIS_URL = ""
+    application, secret = app
+    with CaptureQueriesContext(connection) as queries:
+        answer = gateway.get(records(table), {"limit": 1})
+    assert answer.status_code == 200
+    assert not any("usednonce" in q["sql"] and not q["sql"].startswith(("PREPARE", "EXECUTE")) for q in queries)
+    assert UsedNonce.objects.count() == 1
+    # Refused at the signature (forged, wrong application, disabled): the nonce is given back.
+    forged = gateway.api.prepare("GET", records(table))
+    _flip_signature(forged)
+    assert refusal(gateway.send(forged)) == (401, "bad_signature", signing.SIGNATURE)
+    nonce = forged.headers[signing.NONCE]
+    assert refusal(Gateway(client, "app_unknown", secret).get(records(table), nonce=nonce))[:2] == (401, "unknown_app")
+    assert UsedNonce.objects.count() == 1
+    assert gateway.get(records(table), nonce=nonce).status_code == 200
+    assert refusal(gateway.get(records(table), nonce=nonce)) == (401, "replayed_nonce", signing.NONCE)
+    assert UsedNonce.objects.count() == 2
+    applications.disable(t.actor(yk.civil_admin), application)
+    assert refusal(gateway.get(records(table)))[:2] == (401, "app_disabled")
+    assert UsedNonce.objects.count() == 2
+
+
+@pytest.mark.req("R-9.1")
+@pytest.mark.django_db(transaction=True)
+def test_the_same_signed_request_sent_twice_at_once_is_answered_once(yk, grant, app, table, settings):
+    settings.REDIS_URL = ""
+    application, secret = app
+    prepared = Gateway(None, application.app_id, secret).api.prepare("GET", by_key(table), {"sfzh": ID1})
+    for _ in range(3):
+        statuses = _race(lambda _index: Gateway(Client(), application.app_id, secret).send(prepared).status_code)
+        assert statuses == [200, 401]
+        prepared = Gateway(None, application.app_id, secret).api.prepare("GET", by_key(table), {"sfzh": ID1})
+
+
+@pytest.mark.req("R-9.1")
+def test_nonces_are_pruned_now_and_then_on_every_path(yk, grant, gateway, table, clock, monkeypatch, settings):
+    settings.REDIS_URL = ""
+    assert gateway.get(records(table), {"limit": 1}).status_code == 200
+    clock.advance(seconds=601)
+    monkeypatch.setattr(nonces, "PRUNE_ONE_IN", 1)
+    assert gateway.get(records(table), {"limit": 1}).status_code == 200
+    assert UsedNonce.objects.count() == 1  # the expired one was pruned
+
+
 # --- rate limits -------------------------------------------------------------------------------
 
 
@@ -376,6 +440,24 @@ def test_a_calls_reads_are_one_statement_prepared_once_per_database_session(yk, 
         assert [sql.split()[0] for sql in reads_of(1)] == ["PREPARE", "EXECUTE"]
     else:
         assert len(seen) == 2 and all(sql.startswith("SELECT") for sql in seen)  # one statement a call
+
+
+@ON_POSTGRES
+@pytest.mark.req("R-20.2")
+@pytest.mark.django_db(transaction=True)
+def test_a_lookup_is_four_round_trips_on_postgresql(yk, grant, gateway, table, settings):
+    """Reads with the nonce, the masked query, and the audit append's two (its BEGIN and
+    COMMIT travel with its statements). The server adds no health check round trip
+    (``common/postgresql``); Django's test client makes none either."""
+    settings.REDIS_URL = ""
+    assert gateway.get(by_key(table), {"sfzh": ID1}).status_code == 200  # prepares the reads, starts the chain
+    with t.wire(connection) as wire:
+        assert gateway.get(by_key(table), {"sfzh": ID2}).status_code == 200
+    reads, lookup, lock, append = wire.queries
+    assert reads.startswith("EXECUTE govdata_gateway_reads") and lookup.startswith("SELECT datastore.")
+    assert lock.startswith("BEGIN; SELECT") and append.endswith("; COMMIT")
+    assert wire.round_trips == 4
+    assert UsedNonce.objects.count() == 2 and verify_chain().ok
 
 
 @pytest.mark.req("R-20.2")
