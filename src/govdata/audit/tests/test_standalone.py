@@ -121,10 +121,9 @@ def test_inside_a_transaction_the_event_joins_it(db):
     assert verify_chain().ok
 
 
-ON_POSTGRES = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="round trips to a PostgreSQL server")
 
 
-@ON_POSTGRES
+@pytest.mark.postgresql
 @pytest.mark.req("R-34.3")
 @pytest.mark.django_db(transaction=True)
 def test_an_append_of_its_own_is_two_round_trips_begin_and_commit_travelling_with_the_statements():
@@ -195,7 +194,7 @@ def test_a_failure_between_the_heads_lock_and_the_commit_rolls_back_and_frees_th
     assert AuditEvent.objects.filter(action="test.elsewhere").count() == 2 and verify_chain().ok
 
 
-@ON_POSTGRES
+@pytest.mark.postgresql
 @pytest.mark.req("R-34.3")
 @pytest.mark.django_db(transaction=True)
 def test_a_connection_lost_before_its_commit_is_closed_and_the_next_append_reconnects(monkeypatch):
@@ -216,7 +215,7 @@ def test_a_connection_lost_before_its_commit_is_closed_and_the_next_append_recon
     assert not AuditEvent.objects.filter(action="test.lost").exists() and verify_chain().ok
 
 
-@ON_POSTGRES
+@pytest.mark.postgresql
 @pytest.mark.req("R-34.3")
 @pytest.mark.django_db(transaction=True)
 def test_with_autocommit_turned_off_an_append_joins_the_callers_transaction():

@@ -11,7 +11,7 @@ from django.db import connection
 
 from govdata import testing as t
 
-pytestmark = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="PostgreSQL's backend")
+pytestmark = pytest.mark.postgresql
 
 
 def a_request_begins() -> None:

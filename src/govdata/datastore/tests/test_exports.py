@@ -20,7 +20,6 @@ from govdata.datastore.query import ALL, Query, QueryError
 
 from .test_query import CODES, insert_rows, mount_table, people, table  # noqa: F401 - fixture
 
-ON_POSTGRES = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="COPY is PostgreSQL's")
 
 
 def content(stream) -> bytes:

@@ -52,7 +52,6 @@ from .conftest import (
 )
 
 SHANGHAI = platform_clock.SHANGHAI
-ON_POSTGRES = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="PostgreSQL's")
 ID1, ID2 = c.id_number(1), c.id_number(2)
 TOKEN = "yk-weather-token-5b1e9d"
 
@@ -288,7 +287,7 @@ def test_the_database_forgets_nonces_after_twice_the_window(db, clock):
     assert store.use("app_a", "n" * 16, clock.now())
 
 
-@ON_POSTGRES
+@pytest.mark.postgresql
 @pytest.mark.req("R-9.1")
 def test_the_nonce_table_and_its_indexes_are_unlogged_on_postgresql(db):
     with connection.cursor() as cursor:
@@ -301,7 +300,7 @@ def test_the_nonce_table_and_its_indexes_are_unlogged_on_postgresql(db):
     assert len(persistence) >= 3 and set(persistence.values()) == {"u"}  # table, primary key, unique, seen_at
 
 
-@ON_POSTGRES
+@pytest.mark.postgresql
 @pytest.mark.req("R-9.1")
 def test_on_postgresql_the_nonce_goes_in_with_the_reads_and_a_refused_signature_gives_it_back(
     yk, grant, gateway, table, app, client, settings
@@ -442,7 +441,7 @@ def test_a_calls_reads_are_one_statement_prepared_once_per_database_session(yk, 
         assert len(seen) == 2 and all(sql.startswith("SELECT") for sql in seen)  # one statement a call
 
 
-@ON_POSTGRES
+@pytest.mark.postgresql
 @pytest.mark.req("R-20.2")
 @pytest.mark.django_db(transaction=True)
 def test_a_lookup_is_four_round_trips_on_postgresql(yk, grant, gateway, table, settings):
