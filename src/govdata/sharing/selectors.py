@@ -183,11 +183,14 @@ def demands_to_answer(user: User | None) -> QuerySet[Demand]:
 
 
 def access_log(resource: Resource) -> QuerySet[AuditEvent]:
-    """Every use of a resource's shared data, the latest first: reads, exports and refusals
-    through the pages, the API and the gateway. For those ``permissions.can_see_access_log``
-    allows."""
+    """Every use of a resource's data, the latest first: reads, exports and refusals through
+    the pages, the API and the gateway, and the reads of the public applicants an open-data
+    application was approved for (``opendata.services.reads``). For those
+    ``permissions.can_see_access_log`` allows."""
     return AuditEvent.objects.filter(
-        object_type=Resource._meta.label_lower, object_id=str(resource.pk), action__startswith="sharing."
+        Q(action__startswith="sharing.") | Q(action__startswith="opendata."),
+        object_type=Resource._meta.label_lower,
+        object_id=str(resource.pk),
     ).order_by("-seq")
 
 

@@ -580,6 +580,8 @@ def export(request, pk: int):
 ACTION_LABELS = {
     "sharing.read": gettext_lazy("Read"),
     "sharing.export": gettext_lazy("Export"),
+    "opendata.read": gettext_lazy("Read on an open-data application"),
+    "opendata.export": gettext_lazy("Download on an open-data application"),
 }
 
 
@@ -611,15 +613,14 @@ def access_log(request, pk: int):
     require(perm.can_see_access_log(user, resource))
     page = Paginator(selectors.access_log(resource), PER_PAGE).get_page(request.GET.get("page"))
     departments = Department.objects.in_bulk({e.department_id for e in page.object_list if e.department_id})
+    # An open-data read is filed under the provider (whose officers review it), not under a
+    # using department: its user is a member of the public.
+    rows = [
+        LogRow(e, departments.get(e.department_id) if e.action.startswith("sharing.") else None)
+        for e in page.object_list
+    ]
     return render(
-        request,
-        "sharing/access_log.html",
-        {
-            "resource": resource,
-            "entry": resource.entry,
-            "page": page,
-            "rows": [LogRow(e, departments.get(e.department_id)) for e in page.object_list],
-        },
+        request, "sharing/access_log.html", {"resource": resource, "entry": resource.entry, "page": page, "rows": rows}
     )
 
 

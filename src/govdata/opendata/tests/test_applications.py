@@ -374,6 +374,15 @@ def test_an_approved_applicants_every_read_is_audited_with_the_applications_purp
     assert events[2].details["filters"] == [{"field": "jzlb", "op": "eq", "value": "城市低保"}]
     assert events[1].details["format"] == "csv"
 
+    # The provider reviews them with every other use of the resource (R-22.1).
+    client.force_login(yk.civil_admin)
+    log = client.get(f"/sharing/resources/{resource}/log/").content.decode()
+    for event in events:
+        row = log.split(f'id="event-{event.seq}"', 1)[1].split("</tr>", 1)[0]
+        label = "依申请开放读取" if event.action == "opendata.read" else "依申请开放下载"
+        assert label in row and "citizen1" in row and application.purpose in row, row
+        assert f">{event.row_count}<" in row and "sfzh" in row and yk.civil.name not in row
+
     # Refused reads leave no read behind: another user, or the applicant after the period.
     client.force_login(world.other)
     assert client.get(download).status_code == 403
