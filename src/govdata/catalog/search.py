@@ -30,7 +30,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F
 
 from .models import CatalogEntry, EntryVersion, SearchEntry, SearchIndexState, SearchTerm
 
@@ -435,7 +435,7 @@ def count_facets(table: FacetTable, matched: int) -> dict[str, dict[str, int]]:
 @dataclass
 class SearchResult:
     total: int
-    entries: list[CatalogEntry]
+    entries: list[Any]  # CatalogEntry instances, or what the caller's ``load`` gives
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
@@ -466,14 +466,13 @@ def search(
     offset: int = 0,
     limit: int = 20,
     with_facets: bool = True,
-    entries: QuerySet[CatalogEntry] | None = None,
     load: Callable[[list[int]], dict[int, Any]] | None = None,
 ) -> SearchResult:
     """Search the published catalog. Visible to every government user, so no per-user filter
-    is needed here; unpublished work is listed separately by the selectors. ``entries``: the
-    queryset the page is loaded from (a caller's own scope and prefetching), loaded once; or
-    ``load``: a function from the page's entry ids to {id: item} (ids it leaves out are left
-    out of the page), for callers that want no model instances."""
+    is needed here; unpublished work is listed separately by the selectors. ``load``: how the
+    page is loaded, a function from the page's entry ids to {id: item}, ids it leaves out left
+    out of the page (a caller's own scope and prefetching: its queryset's ``in_bulk``, or
+    plain records); by default the entries by id."""
     filters = {f: [str(v) for v in values if v] for f, values in (filters or {}).items() if f in FACETS}
     filters = {f: values for f, values in filters.items() if values}
     table = facet_table()
@@ -493,7 +492,5 @@ def search(
     else:
         rows = _first_in(table.by_newest, table.newest_rank, matched, offset + limit, table.size)[offset:]
     entry_ids = [table.entry[i] for i in rows]
-    if load is None:
-        load = (CatalogEntry.objects if entries is None else entries).in_bulk
-    page = load(entry_ids)
+    page = (load or CatalogEntry.objects.in_bulk)(entry_ids)
     return SearchResult(matched.bit_count(), [page[i] for i in entry_ids if i in page], facets)

@@ -195,7 +195,7 @@ def search_datasets(
     # ``dataset_scope`` still makes sure nothing else is ever described.
     if records:
         return search.search(q, filters, load=partial(dataset_records, user), **options)
-    return search.search(q, filters, entries=datasets(user), **options)
+    return search.search(q, filters, load=datasets(user).in_bulk, **options)
 
 
 def dataset_counts(user: User | None) -> dict[str, dict[str, int]]:
